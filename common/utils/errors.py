@@ -1,0 +1,10 @@
+"""The one exception type for user-facing errors.
+
+Raise `PoseNetError` with a message that names the thing (file, folder, argument) and says
+what to do. The command-line drivers print it as a single line and exit with status 2, so a
+user never sees a traceback for bad input.
+"""
+
+
+class PoseNetError(Exception):
+    """Bad input or environment; the message is shown to the user as is."""

@@ -1,0 +1,182 @@
+"""Geometry helpers: projections, rigid alignment, boxes, joint-set mapping, flips.
+
+All functions are pure (numpy in, numpy out) and work row-wise on joint arrays `(J, 2|3)`.
+Units: camera coordinates in mm, image coordinates in pixels.
+"""
+import numpy as np
+
+
+def cam2pixel(cam_coord, f, c):
+    """Project camera-space points `(J, 3)` mm to `[x_px, y_px, Z_mm]` `(J, 3)`.
+
+    `f = (fx, fy)`, `c = (cx, cy)` in pixels. The 1e-8 keeps Z = 0 finite, as in the original.
+    """
+    cam_coord = np.asarray(cam_coord, dtype=np.float64)
+    f = np.asarray(f, dtype=np.float64).reshape(2)
+    c = np.asarray(c, dtype=np.float64).reshape(2)
+    z = cam_coord[..., 2]
+    x = cam_coord[..., 0] / (z + 1e-8) * f[0] + c[0]
+    y = cam_coord[..., 1] / (z + 1e-8) * f[1] + c[1]
+    return np.stack((x, y, z), axis=-1)
+
+
+def pixel2cam(pixel_coord, f, c):
+    """Back-project `[x_px, y_px, Z_mm]` `(J, 3)` to camera space `(J, 3)` mm."""
+    pixel_coord = np.asarray(pixel_coord, dtype=np.float64)
+    f = np.asarray(f, dtype=np.float64).reshape(2)
+    c = np.asarray(c, dtype=np.float64).reshape(2)
+    z = pixel_coord[..., 2]
+    x = (pixel_coord[..., 0] - c[0]) / f[0] * z
+    y = (pixel_coord[..., 1] - c[1]) / f[1] * z
+    return np.stack((x, y, z), axis=-1)
+
+
+def world2cam(world_coord, R, t):
+    """World points `(J, 3)` to camera points: `cam = R @ world + t` for every row."""
+    world_coord = np.asarray(world_coord, dtype=np.float64)
+    R = np.asarray(R, dtype=np.float64).reshape(3, 3)
+    t = np.asarray(t, dtype=np.float64).reshape(1, 3)
+    return world_coord @ R.T + t
+
+
+def rigid_transform_3D(A, B):
+    """Rotation `R` (3, 3) and translation `t` (3,) that best move points `A` onto `B`.
+
+    Kabsch without scale (the original's "PA MPJPE" is this rigid alignment): `B ~ A @ R.T + t`.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    centroid_A = A.mean(axis=0)
+    centroid_B = B.mean(axis=0)
+    H = (A - centroid_A).T @ (B - centroid_B)
+    U, s, Vt = np.linalg.svd(H)
+    R = Vt.T @ U.T
+    if np.linalg.det(R) < 0:
+        Vt[2] = -Vt[2]
+        R = Vt.T @ U.T
+    t = centroid_B - R @ centroid_A
+    return R, t
+
+
+def similarity_transform_3D(A, B):
+    """Scale `s`, rotation `R` and translation `t` with `B ~ s * A @ R.T + t` (Umeyama).
+
+    The scaled Procrustes alignment most papers call PA-MPJPE; offered as an option.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    centroid_A = A.mean(axis=0)
+    centroid_B = B.mean(axis=0)
+    A0 = A - centroid_A
+    B0 = B - centroid_B
+    U, s, Vt = np.linalg.svd(A0.T @ B0)
+    D = np.eye(3)
+    if np.linalg.det(Vt.T @ U.T) < 0:
+        D[2, 2] = -1
+    R = Vt.T @ D @ U.T
+    var_A = (A0 ** 2).sum()
+    scale = (s * np.diag(D)).sum() / var_A if var_A > 0 else 1.0
+    t = centroid_B - scale * R @ centroid_A
+    return scale, R, t
+
+
+def rigid_align(A, B, scale=False):
+    """`A` `(J, 3)` moved onto `B` by the best rotation and translation (and scale if asked)."""
+    A = np.asarray(A, dtype=np.float64)
+    if scale:
+        s, R, t = similarity_transform_3D(A, B)
+        return s * A @ R.T + t
+    R, t = rigid_transform_3D(A, B)
+    return A @ R.T + t
+
+
+def get_bbox(joint_img):
+    """Box `[xmin, ymin, w, h]` around the joints' x, y, enlarged 1.2x about its centre.
+
+    As in the original, width and height are `max - min - 1` before enlarging.
+    """
+    joint_img = np.asarray(joint_img, dtype=np.float64)
+    x_img, y_img = joint_img[:, 0], joint_img[:, 1]
+    xmin, ymin, xmax, ymax = x_img.min(), y_img.min(), x_img.max(), y_img.max()
+    x_center = (xmin + xmax) / 2.
+    width = (xmax - xmin - 1) * 1.2
+    xmin = x_center - 0.5 * width
+    y_center = (ymin + ymax) / 2.
+    height = (ymax - ymin - 1) * 1.2
+    ymin = y_center - 0.5 * height
+    return np.array([xmin, ymin, width, height], dtype=np.float64)
+
+
+def process_bbox(bbox, img_width, img_height, input_shape=None):
+    """Clip a box to the image, give it the input's aspect ratio, enlarge it 1.25x.
+
+    `bbox`: `[x, y, w, h]` pixels; `input_shape`: network input `(height, width)`, default
+    `cfg.input_shape`. Returns a float64 `(4,)` box, or None when nothing of it is inside the
+    image. Computed in float (the original truncated integer boxes: a known bug).
+    """
+    if input_shape is None:
+        from main.config import cfg
+        input_shape = cfg.input_shape
+    x, y, w, h = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(4))
+    x1 = max(0., x)
+    y1 = max(0., y)
+    x2 = min(img_width - 1., x1 + max(0., w - 1.))
+    y2 = min(img_height - 1., y1 + max(0., h - 1.))
+    if not (w * h > 0 and x2 >= x1 and y2 >= y1):
+        return None
+    w, h = x2 - x1, y2 - y1
+
+    # aspect ratio of the network input, keeping the centre
+    c_x = x1 + w / 2.
+    c_y = y1 + h / 2.
+    aspect_ratio = input_shape[1] / input_shape[0]
+    if w > aspect_ratio * h:
+        h = w / aspect_ratio
+    elif w < aspect_ratio * h:
+        w = h * aspect_ratio
+    w *= 1.25
+    h *= 1.25
+    return np.array([c_x - w / 2., c_y - h / 2., w, h], dtype=np.float64)
+
+
+def transform_joint_to_other_db(src_joint, src_name, dst_name):
+    """Re-order joints of set `src_name` into set `dst_name` (first axis); absent ones are 0."""
+    src_joint = np.asarray(src_joint)
+    dst_joint = np.zeros((len(dst_name),) + src_joint.shape[1:], dtype=src_joint.dtype)
+    src_index = {name: i for i, name in enumerate(src_name)}
+    for dst_idx, name in enumerate(dst_name):
+        if name in src_index:
+            dst_joint[dst_idx] = src_joint[src_index[name]]
+    return dst_joint
+
+
+def fliplr_joints(joints, width, flip_pairs):
+    """Mirror joints `(J, >=1)` horizontally in an image `width` px wide and swap L/R pairs."""
+    joints = np.array(joints, copy=True)
+    joints[:, 0] = width - joints[:, 0] - 1
+    for a, b in flip_pairs:
+        joints[[a, b]] = joints[[b, a]]
+    return joints
+
+
+def swap_flip_pairs(values, flip_pairs):
+    """Swap the rows of each pair (e.g. visibility flags after a flip); returns a copy."""
+    values = np.array(values, copy=True)
+    for a, b in flip_pairs:
+        values[[a, b]] = values[[b, a]]
+    return values
+
+
+def heatmap_to_pixel(coord_hm, bbox, root_depth, output_shape, depth_dim, bbox_3d_shape):
+    """Network output `(J, 3)` in heatmap space to `[x_px, y_px, Z_mm]` in the original image.
+
+    `bbox`: the processed crop box `[x, y, w, h]` px; `root_depth`: absolute root Z (mm);
+    `output_shape`: heatmap `(H_out, W_out)`. Relative depth spans `bbox_3d_shape[0]` mm.
+    """
+    coord_hm = np.asarray(coord_hm, dtype=np.float64)
+    bbox = np.asarray(bbox, dtype=np.float64).reshape(4)
+    pixel = np.empty_like(coord_hm)
+    pixel[:, 0] = coord_hm[:, 0] / output_shape[1] * bbox[2] + bbox[0]
+    pixel[:, 1] = coord_hm[:, 1] / output_shape[0] * bbox[3] + bbox[1]
+    pixel[:, 2] = (coord_hm[:, 2] / depth_dim * 2. - 1.) * (bbox_3d_shape[0] / 2.) + root_depth
+    return pixel
