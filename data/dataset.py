@@ -1,0 +1,326 @@
+"""Person crops, augmentation and training targets (SPEC section 5).
+
+One sample = one entry of a dataset object (`db.data[i]`: `img_path`, processed `bbox`
+`[x, y, w, h]` px, `joint_img` `(J, 3)` `[x_px, y_px, z_rel_mm]`, `joint_vis` `(J, 1)`).
+`DatasetLoader` turns it into a network input crop and heatmap-space targets:
+
+    image (BGR, uint8) --generate_patch_image--> patch (RGB float32 in [0, 255], H_in x W_in)
+    joints (image px, mm) --trans, depth normalisation--> heatmap space
+        x in [0, W_out), y in [0, H_out), z in [0, depth_dim)
+
+The module-level helpers keep the original release's names; `DatasetLoader.__getitem__` looks
+them up as module attributes at call time, so tests and user code can replace them.
+All randomness comes from `np.random` (seed it with `np.random.seed` for repeatable samples;
+PyTorch seeds it per data-loader worker). Shapes and sizes (`cfg.input_shape`,
+`cfg.output_shape`, `cfg.depth_dim`, `cfg.bbox_3d_shape`) are read from `cfg` when a sample is
+built, never at import.
+"""
+import math
+
+import cv2
+import numpy as np
+import torchvision.transforms as transforms
+from torch.utils.data import Dataset
+
+from common.utils.errors import PoseNetError
+from common.utils.pose_utils import swap_flip_pairs, transform_joint_to_other_db
+from main.config import cfg
+
+# augmentation strengths of the original release
+SCALE_FACTOR = 0.25          # scale = 1 + clip(N(0,1), -1, 1) * 0.25
+ROT_FACTOR = 30.             # rot = clip(N(0,1), -2, 2) * 30 degrees ...
+ROT_PROB = 0.6               # ... with this probability, else 0
+FLIP_PROB = 0.5
+COLOR_FACTOR = 0.2           # each channel x uniform(0.8, 1.2)
+OCCLUSION_PROB = 0.5
+OCCLUSION_AREA = (0.0, 0.7)  # fraction of the box area
+OCCLUSION_RATIO = (0.3, 1. / 0.3)
+OCCLUSION_MAX_TRIES = 1000   # the original looped forever; see add_synthetic_occlusion
+
+NO_AUGMENTATION = (1.0, 0.0, False, [1.0, 1.0, 1.0], False)
+
+
+# -- image input ------------------------------------------------------------------------------
+def load_image(path):
+    """Read an image as BGR uint8 `(H, W, 3)`, ignoring EXIF orientation (as the original).
+
+    Raises PoseNetError naming the path when the file is missing or not a readable image.
+    """
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if not isinstance(img, np.ndarray):
+        raise PoseNetError(f"cannot read image '{path}': the file is missing or is not an image "
+                           "OpenCV can decode; check that the dataset under cfg.data_dir is "
+                           "complete (re-extract or regenerate it)")
+    return img
+
+
+def get_transform(config=None):
+    """The original's input transform: `Compose([ToTensor(), Normalize(mean, std)])`.
+
+    **compat**: the patch is float32 in [0, 255], which `ToTensor` does not divide by 255, so the
+    result is `(v - mean) / std` on 0..255 values with the 0..1 ImageNet mean/std (RGB). The
+    original's pretrained snapshots expect exactly this input. `config` defaults to `cfg`.
+    Output: float32 tensor `(3, H_in, W_in)`.
+    """
+    config = cfg if config is None else config
+    return transforms.Compose([
+        transforms.ToTensor(),
+        transforms.Normalize(mean=config.pixel_mean, std=config.pixel_std),
+    ])
+
+
+# -- augmentation parameters ------------------------------------------------------------------
+def get_aug_config():
+    """Random training augmentation `(scale, rot, do_flip, color_scale, do_occlusion)`.
+
+    scale: crop size factor in [0.75, 1.25]; rot: degrees in [-60, 60] (0 with probability 0.4);
+    do_flip / do_occlusion: bool, probability 0.5 each; color_scale: 3 factors in [0.8, 1.2)
+    for the R, G, B channels of the patch. Draw order is the original's.
+    """
+    scale = float(np.clip(np.random.randn(), -1.0, 1.0) * SCALE_FACTOR + 1.0)
+    if np.random.random() <= ROT_PROB:
+        rot = float(np.clip(np.random.randn(), -2.0, 2.0) * ROT_FACTOR)
+    else:
+        rot = 0.0
+    do_flip = bool(np.random.random() <= FLIP_PROB)
+    color_scale = [float(np.random.uniform(1.0 - COLOR_FACTOR, 1.0 + COLOR_FACTOR))
+                   for _ in range(3)]
+    do_occlusion = bool(np.random.random() <= OCCLUSION_PROB)
+    return scale, rot, do_flip, color_scale, do_occlusion
+
+
+# -- affine crop transform --------------------------------------------------------------------
+def rotate_2d(pt_2d, rot_rad):
+    """Rotate a 2D vector by `rot_rad` radians: `x' = x cos - y sin`, `y' = x sin + y cos`.
+
+    In image axes (x right, y down) a positive angle turns the vector clockwise on screen.
+    Returns float32 `(2,)`.
+    """
+    x, y = float(pt_2d[0]), float(pt_2d[1])
+    sn, cs = np.sin(rot_rad), np.cos(rot_rad)
+    return np.array([x * cs - y * sn, x * sn + y * cs], dtype=np.float32)
+
+
+def gen_trans_from_patch_cv(c_x, c_y, src_width, src_height, dst_width, dst_height, scale, rot,
+                            inv=False):
+    """2x3 affine (float64) from an image box to a patch (or back with `inv=True`).
+
+    The box is centred at `(c_x, c_y)` px, `src_width x src_height` px, enlarged by `scale` and
+    rotated by `rot` degrees (see `rotate_2d`); it maps onto the whole `dst_width x dst_height`
+    patch, centre onto centre (`dst/2`). Built, like the original, from three float32 point
+    pairs: centre, centre + half-height down vector, centre + half-width right vector.
+    """
+    src_w = src_width * scale
+    src_h = src_height * scale
+    rot_rad = np.pi * rot / 180
+    src_center = np.array([c_x, c_y], dtype=np.float32)
+    src_down = rotate_2d(np.array([0, src_h * 0.5], dtype=np.float32), rot_rad)
+    src_right = rotate_2d(np.array([src_w * 0.5, 0], dtype=np.float32), rot_rad)
+
+    dst_center = np.array([dst_width * 0.5, dst_height * 0.5], dtype=np.float32)
+    dst_down = np.array([0, dst_height * 0.5], dtype=np.float32)
+    dst_right = np.array([dst_width * 0.5, 0], dtype=np.float32)
+
+    src = np.stack([src_center, src_center + src_down, src_center + src_right]).astype(np.float32)
+    dst = np.stack([dst_center, dst_center + dst_down, dst_center + dst_right]).astype(np.float32)
+    if inv:
+        return cv2.getAffineTransform(dst, src)
+    return cv2.getAffineTransform(src, dst)
+
+
+def trans_point2d(pt_2d, trans):
+    """Apply a 2x3 affine to one point `(x, y)`; returns float64 `(2,)`."""
+    src_pt = np.array([pt_2d[0], pt_2d[1], 1.], dtype=np.float64)
+    return np.asarray(trans, dtype=np.float64) @ src_pt
+
+
+def trans_points2d(pts_2d, trans):
+    """Vectorised `trans_point2d`: points `(N, 2)` -> float64 `(N, 2)`."""
+    pts = np.asarray(pts_2d, dtype=np.float64).reshape(-1, 2)
+    trans = np.asarray(trans, dtype=np.float64)
+    return pts @ trans[:, :2].T + trans[:, 2]
+
+
+# -- crop ---------------------------------------------------------------------------------------
+def add_synthetic_occlusion(img, bbox, max_tries=OCCLUSION_MAX_TRIES):
+    """Paint one random-noise rectangle over part of the box, in place (the original's loop).
+
+    `img`: `(H, W, C)` uint8, modified in place; `bbox`: `[x, y, w, h]` px. Repeats: area =
+    `uniform[0, 0.7) * w * h`, ratio = `uniform[0.3, 1/0.3)`, `rh = sqrt(area*ratio)`,
+    `rw = sqrt(area/ratio)`, `xmin = random()*(w - rw - 1) + x`, `ymin = random()*(h - rh - 1) + y`,
+    until the rectangle lies inside the image; then fills
+    `img[int(ymin):int(ymin)+int(rh), int(xmin):int(xmin)+int(rw)]` with `uniform[0,1) * 255`.
+    Returns that rectangle `(x0, y0, w, h)` in integer px, or None when no placement was found in
+    `max_tries` attempts (the original would loop forever; this only happens for boxes that
+    hardly overlap the image).
+    """
+    bx, by, bw, bh = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(-1)[:4])
+    img_height, img_width = img.shape[:2]
+    area_lo, area_hi = OCCLUSION_AREA
+    ratio_lo, ratio_hi = OCCLUSION_RATIO
+    for _ in range(max_tries):
+        area = (np.random.random() * (area_hi - area_lo) + area_lo) * bw * bh
+        ratio = np.random.random() * (ratio_hi - ratio_lo) + ratio_lo
+        synth_h = math.sqrt(area * ratio)
+        synth_w = math.sqrt(area / ratio)
+        xmin = np.random.random() * (bw - synth_w - 1) + bx
+        ymin = np.random.random() * (bh - synth_h - 1) + by
+        if xmin >= 0 and ymin >= 0 and xmin + synth_w < img_width and ymin + synth_h < img_height:
+            x0, y0, w, h = int(xmin), int(ymin), int(synth_w), int(synth_h)
+            img[y0:y0 + h, x0:x0 + w, :] = np.random.rand(h, w, img.shape[2]) * 255
+            return x0, y0, w, h
+    return None
+
+
+def generate_patch_image(cvimg, bbox, do_flip, scale, rot, do_occlusion, input_shape=None):
+    """Crop the box out of a BGR image into a network input patch.
+
+    `cvimg`: BGR uint8 `(H, W, 3)` (not modified); `bbox`: processed `[x, y, w, h]` px;
+    `scale`, `rot` (degrees), `do_flip`, `do_occlusion`: augmentation (see `get_aug_config`);
+    `input_shape`: patch `(H_in, W_in)`, default `cfg.input_shape`.
+    Occlusion is painted first (in image coordinates), then a flip mirrors the image and moves the
+    box centre to `W - cx - 1`; the affine of `gen_trans_from_patch_cv` is applied with bilinear
+    interpolation (outside the image: black).
+    Returns `(patch, trans)`: RGB float32 `(H_in, W_in, 3)` with values in [0, 255], and the
+    2x3 (float64) image-to-patch transform (of the flipped image when `do_flip`).
+    """
+    if input_shape is None:
+        input_shape = cfg.input_shape
+    in_h, in_w = int(input_shape[0]), int(input_shape[1])
+    img = cvimg.copy()
+    img_height, img_width = img.shape[:2]
+
+    if do_occlusion:
+        add_synthetic_occlusion(img, bbox)
+
+    bx, by, bw, bh = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(-1)[:4])
+    c_x = bx + 0.5 * bw
+    c_y = by + 0.5 * bh
+    if do_flip:
+        img = cv2.flip(img, 1)          # x -> W - 1 - x, same as img[:, ::-1]
+        c_x = img_width - c_x - 1
+
+    trans = gen_trans_from_patch_cv(c_x, c_y, bw, bh, in_w, in_h, scale, rot, inv=False)
+    patch = cv2.warpAffine(img, trans, (in_w, in_h), flags=cv2.INTER_LINEAR)
+    patch = patch[:, :, ::-1].astype(np.float32)   # BGR -> RGB, contiguous copy
+    return patch, trans
+
+
+def apply_color_scale(patch, color_scale):
+    """Multiply each channel of a float32 `(H, W, C)` patch by its factor, clip to [0, 255]."""
+    factors = np.asarray(color_scale, dtype=np.float32).reshape(1, 1, -1)
+    return np.clip(patch * factors, 0, 255).astype(np.float32, copy=False)
+
+
+# -- targets ----------------------------------------------------------------------------------
+def flip_joints(joint_img, joint_vis, img_width, flip_pairs):
+    """Mirror joints for a flipped image: `x -> img_width - x - 1`, swap rows of each pair.
+
+    `joint_img` `(J, 3)`, `joint_vis` `(J, 1)`; returns new arrays.
+    """
+    joint_img = np.array(joint_img, dtype=np.float64, copy=True)
+    joint_img[:, 0] = img_width - joint_img[:, 0] - 1
+    return swap_flip_pairs(joint_img, flip_pairs), swap_flip_pairs(joint_vis, flip_pairs)
+
+
+def joints_to_heatmap(joint_img, joint_vis, trans, input_shape, output_shape, depth_dim,
+                      bbox_3d_shape):
+    """Image-space joints to heatmap-space targets (SPEC section 5, steps 6 and 7).
+
+    `joint_img` `(J, 3)`: `[x_px, y_px, z_rel_mm]` (already flipped if the image was);
+    `joint_vis` `(J, 1)`; `trans`: 2x3 image-to-patch affine; `input_shape` / `output_shape`:
+    `(H, W)` of patch and heatmap; `bbox_3d_shape[0]`: depth range in mm.
+    x, y go through `trans`; z -> `(z / (D/2) + 1) / 2` (relative depth in [-D/2, D/2) -> [0, 1));
+    vis is zeroed for joints outside `[0, W_in) x [0, H_in) x [0, 1)`; then x, y, z are scaled
+    to `[0, W_out) x [0, H_out) x [0, depth_dim)`.
+    Returns float64 `(J, 3)` coordinates and float `(J, 1)` visibility.
+    """
+    joint_img = np.array(joint_img, dtype=np.float64, copy=True)
+    joint_vis = np.array(joint_vis, dtype=np.float64, copy=True).reshape(len(joint_img), -1)
+    in_h, in_w = input_shape[0], input_shape[1]
+    out_h, out_w = output_shape[0], output_shape[1]
+
+    joint_img[:, 0:2] = trans_points2d(joint_img[:, 0:2], trans)
+    joint_img[:, 2] /= (bbox_3d_shape[0] / 2.)
+    joint_img[:, 2] = (joint_img[:, 2] + 1.0) / 2.
+    x, y, z = joint_img[:, 0], joint_img[:, 1], joint_img[:, 2]
+    inside = (x >= 0) & (x < in_w) & (y >= 0) & (y < in_h) & (z >= 0) & (z < 1)
+    joint_vis *= inside[:, None]
+
+    joint_img[:, 0] = joint_img[:, 0] / in_w * out_w
+    joint_img[:, 1] = joint_img[:, 1] / in_h * out_h
+    joint_img[:, 2] = joint_img[:, 2] * depth_dim
+    return joint_img, joint_vis
+
+
+# -- dataset ----------------------------------------------------------------------------------
+class DatasetLoader(Dataset):
+    """Torch dataset of crops from one dataset object (SPEC section 5).
+
+    `db`: object with `data` (list of entries), `joint_num`, `joints_name`, `flip_pairs`,
+    `joints_have_depth` (and usually `skeleton`); `ref_joints_name`: joint names to map the
+    targets to (None: keep `db`'s joints); `is_train`: random augmentation and targets, else a
+    plain crop and the image only; `transform`: callable on the RGB float32 `(H_in, W_in, 3)`
+    patch (normally `get_transform()`), None = return the patch array unchanged.
+
+    Training item: `(img, joint_img float32 (J_ref, 3), joint_vis float32 (J_ref, 1),
+    have_depth float32 (1,))`, coordinates in heatmap space. Test item: `img` only.
+    The entries of `db.data` are never modified.
+    """
+
+    def __init__(self, db, ref_joints_name, is_train, transform):
+        self.db = db.data
+        self.joint_num = db.joint_num
+        self.skeleton = getattr(db, 'skeleton', None)
+        self.flip_pairs = db.flip_pairs
+        self.joints_have_depth = db.joints_have_depth
+        self.joints_name = db.joints_name
+        self.ref_joints_name = ref_joints_name
+        self.transform = transform
+        self.is_train = is_train
+        self.do_augment = bool(is_train)
+
+    def __len__(self):
+        return len(self.db)
+
+    def __getitem__(self, index):
+        data = self.db[index]
+        bbox = np.asarray(data['bbox'], dtype=np.float64).reshape(4)
+
+        # 1. image
+        cvimg = load_image(data['img_path'])
+        img_width = cvimg.shape[1]
+
+        # 2. augmentation parameters
+        if self.do_augment:
+            scale, rot, do_flip, color_scale, do_occlusion = get_aug_config()
+        else:
+            scale, rot, do_flip, color_scale, do_occlusion = NO_AUGMENTATION
+
+        # 3-4. crop (occlusion, flip, scale, rotation), colour scale
+        patch, trans = generate_patch_image(cvimg, bbox, do_flip, scale, rot, do_occlusion)
+        patch = apply_color_scale(patch, color_scale)
+        img = self.transform(patch) if self.transform is not None else patch
+        if not self.is_train:
+            return img
+
+        # 5-7. targets
+        joint_img = np.array(data['joint_img'], dtype=np.float64, copy=True)
+        joint_vis = np.array(data['joint_vis'], dtype=np.float64, copy=True).reshape(-1, 1)
+        if do_flip:
+            joint_img, joint_vis = flip_joints(joint_img, joint_vis, img_width, self.flip_pairs)
+        joint_img, joint_vis = joints_to_heatmap(joint_img, joint_vis, trans, cfg.input_shape,
+                                                 cfg.output_shape, cfg.depth_dim,
+                                                 cfg.bbox_3d_shape)
+
+        # 9. reference joint set
+        if self.ref_joints_name is not None:
+            joint_img = transform_joint_to_other_db(joint_img, self.joints_name,
+                                                    self.ref_joints_name)
+            joint_vis = transform_joint_to_other_db(joint_vis, self.joints_name,
+                                                    self.ref_joints_name)
+
+        joint_img = joint_img.astype(np.float32)
+        joint_vis = (joint_vis > 0).astype(np.float32)
+        have_depth = np.array([self.joints_have_depth], dtype=np.float32)
+        return img, joint_img, joint_vis, have_depth
