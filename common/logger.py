@@ -27,6 +27,17 @@ class _ColourFormatter(logging.Formatter):
         return f'{colour}{text}{END}'
 
 
+class _TqdmHandler(logging.StreamHandler):
+    """Console handler that prints above a running tqdm progress bar instead of through it."""
+
+    def emit(self, record):
+        try:
+            from tqdm import tqdm
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # never let logging break a run
+            self.handleError(record)
+
+
 class ColorLogger:
     """Logs to the console (coloured when it is a terminal) and to `<log_dir>/<log_name>`.
 
@@ -47,7 +58,7 @@ class ColorLogger:
         fmt, datefmt = '%(asctime)s %(message)s', '%m-%d %H:%M:%S'
         file_handler = logging.FileHandler(self.log_path)
         file_handler.setFormatter(logging.Formatter(fmt, datefmt))
-        console = logging.StreamHandler(sys.stdout)
+        console = _TqdmHandler(sys.stdout)
         console.setFormatter(_ColourFormatter(fmt, datefmt, use_colour=sys.stdout.isatty()))
         self._logger.addHandler(file_handler)
         self._logger.addHandler(console)

@@ -22,6 +22,8 @@ class Timer:
         # the first intervals include start-up costs (workers, cudnn autotune): leave them out
         if self.warm_up < 10:
             self.warm_up += 1
+            if self.calls == 0:
+                self.average_time = self.diff
             return self.diff
         self.total_time += self.diff
         self.calls += 1

@@ -107,3 +107,26 @@ def get_pose_net(cfg, is_train, joint_num):
             backbone.init_weights()
         head.init_weights()
     return ResPoseNet(backbone, head, joint_num)
+
+
+def flip_back(coord, output_width, flip_pairs):
+    """Map coordinates predicted on a horizontally mirrored crop back to the plain crop.
+
+    `coord`: `(B, J, 3)` heatmap units; `x -> W_out - x - 1`, then each (left, right) pair swaps.
+    """
+    coord = coord.clone()
+    coord[:, :, 0] = output_width - coord[:, :, 0] - 1
+    for a, b in flip_pairs:
+        coord[:, [a, b]] = coord[:, [b, a]]
+    return coord
+
+
+@torch.no_grad()
+def predict(model, img, flip_pairs=None, output_width=None):
+    """Coordinates `(B, J, 3)` for a batch of crops; with `flip_pairs` (flip test) the mean of
+    the plain prediction and the mapped-back prediction on the mirrored crop."""
+    coord = model(img)
+    if flip_pairs is None:
+        return coord
+    flipped = model(torch.flip(img, dims=[3]))
+    return (coord + flip_back(flipped, output_width, flip_pairs)) / 2.

@@ -1,0 +1,51 @@
+"""Test a PoseNet snapshot on cfg.testset (Human36M, MuPoTS or MSCOCO) and evaluate it.
+
+    python main/test.py --gpu 0-1 --test_epoch 24
+    python main/test.py --test_epoch 24 --cfg testset=MuPoTS flip_test=False
+"""
+import argparse
+
+from common.utils.cli import add_common_args, run_cli
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a PoseNet snapshot.')
+    add_common_args(parser)
+    parser.add_argument('--test_epoch', type=int, required=True,
+                        help='epoch of output/model_dump/snapshot_<epoch>.pth.tar')
+    parser.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default=None,
+                        help='mixed-precision autocast (default none)')
+    parser.add_argument('--channels_last', action='store_true')
+    parser.add_argument('--no_progress', action='store_true', help='no progress bar')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the test set through the snapshot and evaluate; returns the metrics dict."""
+    from common.base import Tester
+    from main.config import cfg
+
+    args = parse_args(argv)
+    cfg.apply_overrides(args.cfg)
+    if args.amp is not None:
+        cfg.update(amp=args.amp)
+    if args.channels_last:
+        cfg.update(channels_last=True)
+    cfg.set_args(args.gpu_ids)
+
+    tester = Tester(cfg, args.test_epoch)
+    try:
+        tester.logger.info(f'Testing snapshot {args.test_epoch} on {cfg.testset} '
+                           f'({tester.device}, flip_test={cfg.flip_test})')
+        tester.make_batch_generator()
+        tester.make_model()
+        preds = tester.predict_all(progress=not args.no_progress)
+        metrics = tester.evaluate(preds)
+        tester.logger.info(f'Results written under {cfg.result_dir}')
+    finally:
+        tester.logger.close()
+    return metrics
+
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -1,0 +1,228 @@
+"""End-to-end cycles of main/train.py and main/test.py on generated data (CPU, ResNet-18, 64 px)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.io
+import torch
+
+from common.base import Tester as PoseTester
+from common.base import Trainer, lr_at_epoch
+from common.nets.posenet import get_pose_net, soft_argmax
+from common.utils.errors import PoseNetError
+from common.utils.snapshot import load_snapshot, save_snapshot, snapshot_path
+from main import test as test_main
+from main import train as train_main
+from main.config import ROOT_DIR, Config, cfg
+from tool.synthetic_data import generate
+
+SMALL = ['resnet_type=18', 'pretrained_backbone=False', 'input_shape=(64, 64)', 'depth_dim=16',
+         'batch_size=4', 'test_batch_size=4', 'num_thread=0']
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp('data')
+    generate(str(root), datasets=['Human36M', 'MPII', 'MuCo', 'MuPoTS', 'MSCOCO'], seed=3,
+             img_size=96, num_images=3, num_sequences=1, num_frames=2, h36m_actions=1,
+             h36m_cameras=1, h36m_frames=(0, 5, 64))
+    return str(root)
+
+
+def run_args(data_dir, out_dir, *extra):
+    return ['--no_progress', '--cfg', *SMALL, f'data_dir={data_dir}', f'output_dir={out_dir}',
+            *extra]
+
+
+def test_lr_schedule_matches_original():
+    lrs = [lr_at_epoch(e, 1e-3, [17, 21], 10) for e in (0, 16, 17, 20, 21, 24)]
+    np.testing.assert_allclose(lrs, [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5])
+
+
+def test_train_two_epochs_then_continue(data_dir, tmp_path):
+    out = tmp_path / 'out'
+    trainer = train_main.main(run_args(data_dir, out, 'end_epoch=2', 'lr_dec_epoch=[2]'))
+    assert np.isfinite(trainer.last_loss)
+    # 10 Human36M training samples (5 subjects x 2 kept frames) vs 3 MPII images: the mix
+    # makes both groups equally long, 2 x 10 samples, batches of 4
+    assert len(trainer.trainset) == 20 and trainer.itr_per_epoch == 5
+    model_dir = out / 'model_dump'
+    assert sorted(os.listdir(model_dir)) == ['snapshot_0.pth.tar', 'snapshot_1.pth.tar']
+    ckpt = torch.load(model_dir / 'snapshot_1.pth.tar', weights_only=True)
+    assert set(ckpt) == {'epoch', 'network', 'optimizer'} and ckpt['epoch'] == 1
+    assert all(k.startswith('module.') for k in ckpt['network'])
+    assert 'module.head.final_layer.weight' in ckpt['network']
+    assert ckpt['network']['module.head.final_layer.weight'].shape[0] == 18 * 16
+    log = (out / 'log' / 'train_logs.txt').read_text()
+    assert 'Epoch 1/2 itr 4/5: lr: 0.001 speed:' in log and 'loss_coord:' in log
+
+    # --continue: model and optimizer come back from snapshot 1, epoch 2 runs at lr / 10
+    cfg.apply_overrides(SMALL + [f'data_dir={data_dir}', f'output_dir={out}', 'end_epoch=3',
+                                 'lr_dec_epoch=[2]'])
+    cfg.set_args(None, continue_train=True)
+    resumed = Trainer(cfg)
+    resumed.make_batch_generator()
+    resumed.make_model()
+    assert resumed.start_epoch == 2
+    for k, v in resumed.model.state_dict().items():
+        assert torch.equal(v, ckpt['network']['module.' + k]), k
+    assert resumed.optimizer.state_dict()['state'][0]['step'] == 2 * 5
+    resumed.train(progress=False)
+    resumed.logger.close()
+    assert resumed.get_lr() == pytest.approx(1e-4)
+    assert (model_dir / 'snapshot_2.pth.tar').is_file()
+    assert 'Epoch 2/3 itr 0/5: lr: 0.0001' in (out / 'log' / 'train_logs.txt').read_text()
+
+
+def test_continue_without_snapshots_is_clear_error(data_dir, tmp_path):
+    with pytest.raises(PoseNetError, match='--continue: no snapshot_<epoch>.pth.tar in'):
+        train_main.main(run_args(data_dir, tmp_path / 'out', 'end_epoch=1') + ['--continue'])
+
+
+def test_nan_loss_stops_with_iteration_and_keeps_last_snapshot(data_dir, tmp_path, monkeypatch):
+    original = Trainer.train_step
+    calls = {'n': 0}
+
+    def train_step(self, *batch):
+        calls['n'] += 1
+        loss = original(self, *batch)
+        return loss * float('nan') if calls['n'] == 5 + 4 else loss  # epoch 1, iteration 3
+
+    monkeypatch.setattr(Trainer, 'train_step', train_step)
+    out = tmp_path / 'out'
+    with pytest.raises(PoseNetError) as e:
+        train_main.main(run_args(data_dir, out, 'end_epoch=3'))
+    msg = str(e.value)
+    assert 'loss became nan at epoch 1 iteration 3' in msg
+    assert str(out / 'model_dump' / 'snapshot_0.pth.tar') in msg
+    assert sorted(os.listdir(out / 'model_dump')) == ['snapshot_0.pth.tar']
+
+
+def random_snapshot(out_dir, epoch, joint_num):
+    config = Config().apply_overrides(SMALL)
+    torch.manual_seed(0)
+    model = get_pose_net(config, True, joint_num)
+    return save_snapshot(snapshot_path(str(out_dir / 'model_dump'), epoch), epoch, model)
+
+
+def test_test_human36m_writes_results(data_dir, tmp_path):
+    out = tmp_path / 'out'
+    random_snapshot(out, 4, 18)
+    metrics = test_main.main(['--test_epoch', '4'] + run_args(data_dir, out))
+    assert metrics['protocol'] == 2 and np.isfinite(metrics['error']) and metrics['error'] > 0
+    assert (out / 'result' / 'bbox_root_pose_human36m_output.json').is_file()
+    assert set(metrics['per_action']) <= {'Directions', 'Discussion', 'Eating', 'Greeting', 'Phoning', 'Posing', 'Purchases', 'Sitting', 'SittingDown', 'Smoking', 'Photo', 'Waiting', 'Walking', 'WalkDog', 'WalkTogether'}
+
+
+@pytest.mark.parametrize('testset,prefix', [('MuPoTS', 'mupots'), ('MSCOCO', 'coco')])
+def test_test_multiperson_sets_export_mat(data_dir, tmp_path, testset, prefix):
+    out = tmp_path / 'out'
+    random_snapshot(out, 0, 21)  # MuCo-trained models have 21 joints
+    test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, f'testset={testset}'))
+    for kind, dim in (('2d', 2), ('3d', 3)):
+        mat = scipy.io.loadmat(out / 'result' / f'preds_{kind}_kpt_{prefix}.mat')
+        keys = [k for k in mat if not k.startswith('__')]
+        assert keys and all(k.startswith('TS1_img_' if prefix == 'mupots' else 'coco_')
+                            for k in keys)
+        for k in keys:
+            assert mat[k].shape[1:] == (17, dim)
+
+
+class MirrorEquivariantNet(torch.nn.Module):
+    """Predicts joints from the image itself, so that mirroring the input mirrors the output:
+    joint j's heatmap is the (pooled) image weighted by a horizontal profile, and the two joints
+    of a flip pair use mirrored profiles. Flip test must then reproduce the plain prediction."""
+
+    def __init__(self, joint_num, flip_pairs, out_w, depth_dim):
+        super().__init__()
+        gen = torch.Generator().manual_seed(0)
+        profile = torch.rand(joint_num, out_w, generator=gen) + 0.5
+        for a, b in flip_pairs:
+            profile[b] = profile[a].flip(0)
+        paired = {i for p in flip_pairs for i in p}
+        for j in set(range(joint_num)) - paired:
+            profile[j] = (profile[j] + profile[j].flip(0)) / 2
+        self.register_buffer('profile', profile)
+        self.depth = torch.linspace(-1, 1, depth_dim)
+        self.joint_num = joint_num
+
+    def forward(self, img):
+        heat = torch.nn.functional.avg_pool2d(img.mean(1, keepdim=True), 4)[:, 0]  # (B, H, W)
+        logits = heat[:, None] * self.profile[None, :, None, :]                  # (B, J, H, W)
+        vol = logits[:, :, None] * self.depth[None, None, :, None, None]          # (B, J, D, H, W)
+        return soft_argmax(vol, self.joint_num)
+
+
+@pytest.mark.parametrize('symmetric', [True, False])
+def test_flip_test_equals_plain_for_mirror_equivariant_model(data_dir, tmp_path, symmetric):
+    cfg.apply_overrides(SMALL + [f'data_dir={data_dir}', f'output_dir={tmp_path}'])
+    cfg.set_args(None)
+    tester = PoseTester(cfg, 0)
+    tester.make_batch_generator()
+    net = MirrorEquivariantNet(tester.joint_num, tester.flip_pairs, cfg.output_shape[1],
+                               cfg.depth_dim)
+    img = torch.randn(3, 3, 64, 64)
+    if symmetric:
+        img = (img + img.flip(3)) / 2
+    tester.batch_generator = [img]
+    tester.model = net
+    cfg.flip_test = False
+    plain = tester.predict_all(progress=False)
+    cfg.flip_test = True
+    flipped = tester.predict_all(progress=False)
+    assert plain.shape == (3, 18, 3)
+    assert not np.allclose(plain[:, 1], plain[:, 4])  # the pair really differs
+    np.testing.assert_allclose(flipped, plain, atol=1e-4)
+    tester.logger.close()
+
+
+def run_cli(script, args, env=None):
+    return subprocess.run([sys.executable, os.path.join(ROOT_DIR, script)] + args,
+                          capture_output=True, text=True, cwd=ROOT_DIR,
+                          env=dict(os.environ, **(env or {})), timeout=300)
+
+
+def test_cli_missing_snapshot_and_dataset_are_one_line_errors(data_dir, tmp_path):
+    res = run_cli('main/test.py', ['--test_epoch', '24'] + run_args(data_dir, tmp_path / 'o'))
+    assert res.returncode == 2
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('error: snapshot for --test_epoch 24 not found')
+    assert 'snapshot_24.pth.tar' in err[0] and 'Traceback' not in res.stderr
+
+    res = run_cli('main/train.py', run_args(tmp_path / 'empty', tmp_path / 'o', 'end_epoch=1'))
+    assert res.returncode == 2
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1 and 'Human36M' in err[0] and 'README.md' in err[0], res.stderr
+
+
+def test_cli_runs_from_inside_main_folder(data_dir, tmp_path):
+    random_snapshot(tmp_path / 'o', 1, 18)
+    res = subprocess.run([sys.executable, 'test.py', '--test_epoch', '1', '--cfg', *SMALL,
+                          f'data_dir={data_dir}', f'output_dir={tmp_path / "o"}',
+                          'flip_test=False'],
+                         cwd=os.path.join(ROOT_DIR, 'main'), capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert 'MPJPE' in res.stdout
+
+
+def test_torchrun_two_processes_cpu(data_dir, tmp_path):
+    out = tmp_path / 'out'
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+           os.path.join(ROOT_DIR, 'main', 'train.py')] + run_args(data_dir, out, 'end_epoch=1')
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT_DIR, timeout=300,
+                         env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    # 20 mixed samples split over 2 ranks, batches of 4: 3 iterations each
+    assert 'rank 0/2: epoch 0 done, 3 iterations on cpu' in res.stdout
+    assert 'rank 1/2: epoch 0 done, 3 iterations on cpu' in res.stdout
+    assert os.listdir(out / 'model_dump') == ['snapshot_0.pth.tar']
+    assert res.stdout.count('Write snapshot into') == 1
+    ckpt = load_snapshot(str(out / 'model_dump' / 'snapshot_0.pth.tar'))
+    assert all(k.startswith('module.') and not k.startswith('module.module.')
+               for k in ckpt['network'])
+    model = get_pose_net(Config().apply_overrides(SMALL), False, 18)
+    from common.utils.snapshot import load_network
+    load_network(model, ckpt['network'])  # loads in a single-process model
