@@ -280,4 +280,12 @@ class Tester(Base):
         return np.concatenate(preds, axis=0) if preds else np.zeros((0, self.joint_num, 3))
 
     def evaluate(self, preds):
-        return self.testset.evaluate(preds, self.cfg.result_dir)
+        """The test set's own evaluation; for MuPoTS also the 3DPCK of the official kit (in
+        Python) when its ground truth lies under the dataset folder (under `'3dpck'`)."""
+        metrics = self.testset.evaluate(preds, self.cfg.result_dir)
+        if self.cfg.testset == 'MuPoTS':
+            from data.MuPoTS.mupots_eval import evaluate_if_present
+            pck = evaluate_if_present(self.cfg.result_dir, self.cfg.data_dir)
+            if pck is not None:
+                metrics['3dpck'] = pck
+        return metrics

@@ -5,7 +5,7 @@
 """
 import argparse
 
-from common.utils.cli import add_common_args, run_cli
+from common.utils.cli import add_common_args, add_run_args, configure, run_cli
 
 
 def parse_args(argv=None):
@@ -13,10 +13,7 @@ def parse_args(argv=None):
     add_common_args(parser)
     parser.add_argument('--test_epoch', type=int, required=True,
                         help='epoch of output/model_dump/snapshot_<epoch>.pth.tar')
-    parser.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default=None,
-                        help='mixed-precision autocast (default none)')
-    parser.add_argument('--channels_last', action='store_true')
-    parser.add_argument('--no_progress', action='store_true', help='no progress bar')
+    add_run_args(parser)
     return parser.parse_args(argv)
 
 
@@ -26,12 +23,7 @@ def main(argv=None):
     from main.config import cfg
 
     args = parse_args(argv)
-    cfg.apply_overrides(args.cfg)
-    if args.amp is not None:
-        cfg.update(amp=args.amp)
-    if args.channels_last:
-        cfg.update(channels_last=True)
-    cfg.set_args(args.gpu_ids)
+    configure(cfg, args)
 
     tester = Tester(cfg, args.test_epoch)
     try:

@@ -7,7 +7,7 @@
 """
 import argparse
 
-from common.utils.cli import add_common_args, run_cli
+from common.utils.cli import add_common_args, add_run_args, configure, run_cli
 
 
 def parse_args(argv=None):
@@ -15,11 +15,7 @@ def parse_args(argv=None):
     add_common_args(parser)
     parser.add_argument('--continue', dest='continue_train', action='store_true',
                         help='resume from the newest snapshot in output/model_dump')
-    parser.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default=None,
-                        help='mixed-precision autocast (default none = the original numbers)')
-    parser.add_argument('--channels_last', action='store_true',
-                        help='channels_last memory format (faster convolutions on recent GPUs)')
-    parser.add_argument('--no_progress', action='store_true', help='no progress bar')
+    add_run_args(parser)
     return parser.parse_args(argv)
 
 
@@ -30,12 +26,7 @@ def main(argv=None):
     from main.config import cfg
 
     args = parse_args(argv)
-    cfg.apply_overrides(args.cfg)
-    if args.amp is not None:
-        cfg.update(amp=args.amp)
-    if args.channels_last:
-        cfg.update(channels_last=True)
-    cfg.set_args(args.gpu_ids, args.continue_train)
+    configure(cfg, args, args.continue_train)
 
     trainer = Trainer(cfg)
     try:

@@ -120,7 +120,7 @@ def test_test_human36m_writes_results(data_dir, tmp_path):
 def test_test_multiperson_sets_export_mat(data_dir, tmp_path, testset, prefix):
     out = tmp_path / 'out'
     random_snapshot(out, 0, 21)  # MuCo-trained models have 21 joints
-    test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, f'testset={testset}'))
+    metrics = test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, f'testset={testset}'))
     for kind, dim in (('2d', 2), ('3d', 3)):
         mat = scipy.io.loadmat(out / 'result' / f'preds_{kind}_kpt_{prefix}.mat')
         keys = [k for k in mat if not k.startswith('__')]
@@ -128,6 +128,11 @@ def test_test_multiperson_sets_export_mat(data_dir, tmp_path, testset, prefix):
                             for k in keys)
         for k in keys:
             assert mat[k].shape[1:] == (17, dim)
+    if testset == 'MuPoTS':  # the generated tree carries the kit's annot.mat: 3DPCK runs too
+        pck = metrics['3dpck']
+        assert set(pck) == {'all_relative', 'matched_relative', 'all_absolute', 'matched_absolute'}
+        assert 0 <= pck['all_relative']['pck'] <= pck['matched_relative']['pck'] <= 100
+        assert list((out / 'result').glob('*multiperson_3dhp_evaluation_sequencewise.csv'))
 
 
 class MirrorEquivariantNet(torch.nn.Module):

@@ -1,6 +1,7 @@
 """Quick start: synthetic data -> train a small model on the CPU -> flip test -> MPJPE.
 
     python tool/quick_start.py                 # a few minutes on 2 CPU cores
+    python tool/quick_start.py --demo          # MuCo model + demo/demo.py on a real photo
 
 Needs no dataset, no download and no GPU: it writes a small synthetic Human36M + MPII set in
 the published file formats under `output/quick_start/data`, trains ResNet-18 from random
@@ -18,13 +19,14 @@ from main.config import ROOT_DIR
 DEFAULT_OUT = osp.join(ROOT_DIR, 'output', 'quick_start')
 
 
-def small_model_cfg(data_dir, output_dir, epochs, input_size=64, batch_size=16, num_thread=2):
+def small_model_cfg(data_dir, output_dir, epochs, input_size=64, batch_size=16, num_thread=2,
+                    lr=0.002, depth_dim=32):
     """`--cfg` items of the small CPU model (ResNet-18, random init, no 2D set)."""
     return [
         'resnet_type=18', 'pretrained_backbone=False',
-        f'input_shape=({input_size}, {input_size})', 'depth_dim=32',
+        f'input_shape=({input_size}, {input_size})', f'depth_dim={depth_dim}',
         f'batch_size={batch_size}', f'test_batch_size={batch_size}', f'num_thread={num_thread}',
-        f'end_epoch={epochs}', f'lr_dec_epoch=[{max(1, epochs - 2)}]', 'lr=0.002',
+        f'end_epoch={epochs}', f'lr_dec_epoch=[{max(1, epochs - 2)}]', f'lr={lr}',
         f'data_dir={data_dir}', f'output_dir={output_dir}',
     ]
 
@@ -33,17 +35,15 @@ def show(command, argv):
     print('\n$ ' + ' '.join(['python', command] + [shlex.quote(a) for a in argv]), flush=True)
 
 
-def generate_data(data_dir, seed, h36m_frames, datasets=('Human36M', 'MPII'), img_size=256,
-                  h36m_actions=4, h36m_cameras=2, num_images=64):
+def generate_data(data_dir, datasets, **options):
+    """Write synthetic `datasets` (replacing an earlier synthetic tree) with generator options."""
     from tool.synthetic_data import generate
-    argv = ['--out', data_dir, '--datasets', *datasets, '--seed', str(seed),
-            '--img_size', str(img_size), '--h36m_actions', str(h36m_actions),
-            '--h36m_cameras', str(h36m_cameras), '--num_images', str(num_images),
-            '--h36m_frames', *map(str, h36m_frames)]
+    argv = ['--out', data_dir, '--datasets', *datasets]
+    for key, value in options.items():
+        argv += [f'--{key}'] + ([str(v) for v in value] if isinstance(value, (list, tuple))
+                                 else [str(value)])
     show('tool/synthetic_data.py', argv)
-    generate(data_dir, datasets=list(datasets), seed=seed, img_size=img_size,
-             h36m_actions=h36m_actions, h36m_cameras=h36m_cameras, num_images=num_images,
-             h36m_frames=h36m_frames, overwrite=True)
+    generate(data_dir, datasets=list(datasets), **options)
 
 
 def train(cfg_items, progress=True):
@@ -61,17 +61,51 @@ def test(cfg_items, epoch, progress=True):
     return test_main.main(argv)
 
 
+def sample_photo():
+    """Path of the portrait photograph matplotlib installs (works offline)."""
+    import matplotlib.cbook
+    return matplotlib.cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)
+
+
+def run_demo(args):
+    """Train the 21-joint MuCo model briefly on synthetic data and run the demo on a photo."""
+    from demo import demo as demo_main
+    out = osp.join(args.out, 'demo_model')
+    data_dir = osp.join(out, 'data')
+    generate_data(data_dir, ('MuCo', 'MSCOCO'), seed=args.seed, num_images=64)
+    epochs = 2
+    cfg_items = small_model_cfg(data_dir, out, epochs)
+    train(cfg_items + ['trainset_3d=["MuCo"]', 'trainset_2d=["MSCOCO"]'],
+          progress=not args.no_progress)
+    argv = ['--input', sample_photo(), '--bbox', '30', '40', '460', '560',
+            '--snapshot', osp.join(out, 'model_dump', f'snapshot_{epochs - 1}.pth.tar'),
+            '--out', osp.join(out, 'demo_output'),
+            '--cfg', 'resnet_type=18', 'input_shape=(64, 64)', 'depth_dim=32']
+    show('demo/demo.py', argv)
+    result = demo_main.main(argv)
+    print(f"\nDemo done: outputs in {osp.join(out, 'demo_output')}. The poses are meaningless "
+          "(a few minutes of training on synthetic figures); use the official MuCo snapshot "
+          "or a model trained on the real datasets for real ones.")
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default=DEFAULT_OUT, help='folder for data, snapshots, results')
     parser.add_argument('--epochs', type=int, default=6)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no_progress', action='store_true')
+    parser.add_argument('--demo', action='store_true',
+                        help='train the MuCo model briefly and run demo/demo.py on a real photo')
     args = parser.parse_args(argv)
+    if args.demo:
+        return run_demo(args)
 
     data_dir = osp.join(args.out, 'data')
     # Human36M protocol 2: subjects 1 5 6 7 8 train (frames % 5), 9 11 test (frames % 64)
-    generate_data(data_dir, args.seed, h36m_frames=list(range(0, 100, 5)) + [128, 192])
+    generate_data(data_dir, ('Human36M', 'MPII'), seed=args.seed, num_images=64,
+                  h36m_actions=4, h36m_cameras=2,
+                  h36m_frames=list(range(0, 100, 5)) + [128, 192])
     cfg_items = small_model_cfg(data_dir, args.out, args.epochs)
     train(cfg_items + ['trainset_2d=["MPII"]'], progress=not args.no_progress)
     metrics = test(cfg_items, args.epochs - 1, progress=not args.no_progress)

@@ -107,7 +107,6 @@ LIMITS = {
     'L_Ankle': ((-20, 30), (0, 0), (0, 0)),
     'R_Ankle': ((-20, 30), (0, 0), (0, 0)),
 }
-FEET = tuple(BODY_INDEX[n] for n in ('L_Ankle', 'R_Ankle', 'L_Toe', 'R_Toe'))
 
 # each dataset's joints as body-model joints (dataset name -> body joint where they differ)
 RENAME = {'Human36M': {'Torso': 'Spine', 'Head': 'Head_top'},
@@ -134,20 +133,58 @@ def sample_bodies(rng, n):
     return REST_OFFSET[None] * (scale * jitter)[..., None]
 
 
+LIMIT_LO = np.zeros((len(BODY), 3))
+LIMIT_HI = np.zeros((len(BODY), 3))
+for _name, _limits in LIMITS.items():
+    LIMIT_LO[BODY_INDEX[_name]], LIMIT_HI[BODY_INDEX[_name]] = np.array(_limits, dtype=np.float64).T
+
+
+def sample_angles(rng, n):
+    """Joint angles `(n, 27, 3)` degrees, uniform within `LIMITS` (0 for joints without)."""
+    return rng.uniform(LIMIT_LO, LIMIT_HI, size=(n,) + LIMIT_LO.shape)
+
+
+def to_rotations(angles, tilt, heading):
+    """Local rotations `(n, 27, 3, 3)` from joint angles `(n, 27, 3)` deg, and the global one
+    `(n, 3, 3)` from a tilt `(n, 2)` and a heading about the vertical `(n,)` deg."""
+    n = len(angles)
+    local = Rotation.from_euler('xyz', angles.reshape(-1, 3), degrees=True).as_matrix()
+    root = Rotation.from_euler('xyz', np.concatenate([tilt, np.reshape(heading, (n, 1))], 1),
+                               degrees=True)
+    return local.reshape(n, len(BODY), 3, 3), root.as_matrix()
+
+
 def sample_rotations(rng, n):
     """Random local joint rotations `(n, 27, 3, 3)` within `LIMITS` and a global one `(n, 3, 3)`.
 
     The global rotation turns the body about the vertical (any heading) and tilts it a little.
     """
-    angles = np.zeros((n, len(BODY), 3))
-    for name, limits in LIMITS.items():
-        lo, hi = np.array(limits, dtype=np.float64).T
-        angles[:, BODY_INDEX[name]] = rng.uniform(lo, hi, size=(n, 3))
-    local = Rotation.from_euler('xyz', angles.reshape(-1, 3), degrees=True).as_matrix()
-    tilt = rng.uniform(-8, 8, size=(n, 2))
-    heading = rng.uniform(-180, 180, size=(n, 1))
-    root = Rotation.from_euler('xyz', np.concatenate([tilt, heading], 1), degrees=True)
-    return local.reshape(n, len(BODY), 3, 3), root.as_matrix()
+    angles = sample_angles(rng, n)
+    return to_rotations(angles, rng.uniform(-8, 8, size=(n, 2)), rng.uniform(-180, 180, size=n))
+
+
+def sample_action(rng):
+    """A scripted action, as Human3.6M's subjects perform the same scripts: a base pose, a swing
+    of every joint around it (amplitude up to a third of the joint's range, its own phase) and a
+    period in frames. Returns a dict of arrays."""
+    return {'base': sample_angles(rng, 1)[0],
+            'amplitude': rng.uniform(0, 1. / 3, size=LIMIT_LO.shape) * (LIMIT_HI - LIMIT_LO),
+            'phase': rng.uniform(0, 2 * np.pi, size=LIMIT_LO.shape),
+            'period': rng.uniform(60, 200)}
+
+
+def action_rotations(rng, action, frames, heading, sway):
+    """Rotations of one subject performing `action` at frame indices `frames` `(n,)`: the swing
+    plus a little per-frame noise, the body turning `sway` degrees either way around `heading`
+    (0 = facing the world's +y axis)."""
+    frames = np.asarray(frames, dtype=np.float64)
+    swing = np.sin(2 * np.pi * frames[:, None, None] / action['period'] + action['phase'])
+    angles = action['base'] + action['amplitude'] * swing
+    angles += rng.normal(0, 0.03, size=angles.shape) * (LIMIT_HI - LIMIT_LO)
+    angles = np.clip(angles, LIMIT_LO, LIMIT_HI)
+    tilt = rng.uniform(-4, 4, size=(len(frames), 2))
+    turn = sway * np.sin(2 * np.pi * frames / (2 * action['period']) + rng.uniform(0, 2 * np.pi))
+    return to_rotations(angles, tilt, heading + turn)
 
 
 def forward_kinematics(offsets, local, root):
@@ -167,19 +204,20 @@ def forward_kinematics(offsets, local, root):
     return pos
 
 
-def pose_people(rng, offsets, positions):
-    """Random poses of people with bones `offsets (n, 27, 3)` standing at `positions (n, 2)` mm.
+def pose_people(rng, offsets, positions, rotations=None):
+    """Poses of people with bones `offsets (n, 27, 3)` standing at `positions (n, 2)` mm; random
+    unless `rotations = (local (n, 27, 3, 3), root (n, 3, 3))` is given.
 
-    Returns `(joint_world, univ_world)`, both `(n, 27, 3)` world mm (z up; the lowest foot joint
-    40 mm above the floor z = 0): the person, and the same pose on the universal (unscaled) skeleton with the same
-    pelvis position (MuPoTS' `univ_annot3`).
+    Returns `(joint_world, univ_world)`, both `(n, 27, 3)` world mm (z up; the lowest joint
+    40 mm above the floor z = 0): the person, and the same pose on the universal (unscaled)
+    skeleton with the same pelvis position (MuPoTS' `univ_annot3`).
     """
-    local, root = sample_rotations(rng, len(offsets))
+    local, root = sample_rotations(rng, len(offsets)) if rotations is None else rotations
     body = forward_kinematics(offsets, local, root)
     univ = forward_kinematics(np.broadcast_to(REST_OFFSET, offsets.shape), local, root)
     pelvis = np.zeros((len(offsets), 1, 3))
     pelvis[:, 0, :2] = positions
-    pelvis[:, 0, 2] = 40. - body[:, FEET, 2].min(axis=1)
+    pelvis[:, 0, 2] = 40. - body[:, :, 2].min(axis=1)
     return body + pelvis, univ + pelvis
 
 
@@ -511,6 +549,12 @@ class Generator:
         root_idx = 0
         actions = sorted(int(a) for a in rng.choice(np.arange(2, 17), size=o['h36m_actions'],
                                                      replace=False))
+        # every subject performs the same scripted actions (in its own way: heading, turning,
+        # place), so poses are correlated within an action, as in the real dataset; subjects
+        # face the +y side of the room, towards cameras 1 and 2 (3 and 4 see their backs)
+        scripts = {(action, sub): sample_action(rng) for action in actions
+                   for sub in range(1, o['h36m_subactions'] + 1)}
+        frames = np.asarray(o['h36m_frames'])
         gt = {'images': {}, 'cameras': {}, 'bbox_root': []}
         img_id = 0
         for subject in o['h36m_subjects']:
@@ -520,8 +564,13 @@ class Generator:
             images, anns, joint_3d = [], [], {}
             for action in actions:
                 for sub in range(1, o['h36m_subactions'] + 1):
-                    for frame in o['h36m_frames']:
-                        world, _ = pose_people(rng, offsets, rng.normal(0, 400, size=(1, 2)))
+                    local, glob = action_rotations(rng, scripts[action, sub], frames,
+                                                   rng.uniform(-45, 45), rng.uniform(0, 30))
+                    places = rng.normal(0, 400, size=(1, 2)) + \
+                        np.cumsum(rng.normal(0, 10, size=(len(frames), 2)), axis=0)
+                    for n, frame in enumerate(frames.tolist()):
+                        world, _ = pose_people(rng, offsets, places[n:n + 1],
+                                               (local[n:n + 1], glob[n:n + 1]))
                         joint_3d.setdefault(str(action), {}).setdefault(str(sub), {})[
                             str(frame)] = world[0, idx].tolist()
                         for k in range(1, o['h36m_cameras'] + 1):

@@ -15,6 +15,26 @@ def add_common_args(parser):
     return parser
 
 
+def add_run_args(parser):
+    """Speed options and progress display of train.py and test.py."""
+    parser.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default=None,
+                        help='mixed-precision autocast on GPUs (default none = the original numbers)')
+    parser.add_argument('--channels_last', action='store_true',
+                        help='channels_last memory format (faster convolutions on recent GPUs)')
+    parser.add_argument('--no_progress', action='store_true', help='no progress bar')
+    return parser
+
+
+def configure(cfg, args, continue_train=False):
+    """Apply `--cfg` overrides, the speed options and `--gpu` to `cfg`; returns it."""
+    cfg.apply_overrides(args.cfg)
+    if getattr(args, 'amp', None) is not None:
+        cfg.update(amp=args.amp)
+    if getattr(args, 'channels_last', False):
+        cfg.update(channels_last=True)
+    return cfg.set_args(args.gpu_ids, continue_train)
+
+
 def run_cli(main, argv=None):
     """Run `main(argv)`; a PoseNetError becomes one `error: ...` line on stderr and exit code 2."""
     try:

@@ -1,0 +1,46 @@
+"""The tool scripts keep working: benchmark figures, quick-start settings, baseline maths."""
+import numpy as np
+
+from main.config import Config
+from tool import benchmark, learning_check, quick_start
+from tool.synthetic_data import generate
+
+
+def test_benchmark_prints_every_figure(capsys):
+    results = benchmark.main(['--resnet', '18', '--batch', '2', '--input', '64', '--iters', '1',
+                              '--warmup', '0', '--device', 'cpu', '--img_size', '96',
+                              '--load_frames', '1', '--load_samples', '3'])
+    expected = {'train samples/s', 'inference images/s', 'inference images/s (flip test)',
+                'peak memory train (MiB)', 'peak memory inference (MiB)',
+                'data loading samples/s per worker'}
+    assert set(results) == expected
+    assert all(v > 0 for v in results.values())
+    out = capsys.readouterr().out
+    assert 'ResNet-18, input 64x64, batch 2' in out and 'data loading samples/s per worker' in out
+
+
+def test_quick_start_settings_are_valid_config_overrides(tmp_path):
+    items = quick_start.small_model_cfg(str(tmp_path / 'd'), str(tmp_path / 'o'), epochs=6)
+    c = Config().apply_overrides(items)
+    assert c.resnet_type == 18 and c.pretrained_backbone is False
+    assert c.input_shape == (64, 64) and c.output_shape == (16, 16)
+    assert c.end_epoch == 6 and c.lr_dec_epoch == [4]
+    assert c.data_dir == str(tmp_path / 'd') and c.model_dir == str(tmp_path / 'o' / 'model_dump')
+
+
+def test_mean_pose_baseline_matches_direct_computation(tmp_path):
+    gt = generate(str(tmp_path), datasets=['Human36M'], seed=1, img_size=64, h36m_actions=1,
+                  h36m_cameras=1, h36m_frames=(0, 5, 64))['Human36M']['images']
+    err, n_train, n_test = learning_check.mean_pose_baseline(str(tmp_path))
+    # protocol 2: subjects 1 5 6 7 8 train on frames 0 and 5, subjects 9 11 test on frames 0, 64
+    train = [g for g in gt.values() if g['subject'] in (1, 5, 6, 7, 8) and g['frame_idx'] % 5 == 0]
+    test = [g for g in gt.values() if g['subject'] in (9, 11) and g['frame_idx'] % 64 == 0]
+    assert (n_train, n_test) == (len(train), len(test)) == (10, 4)
+
+    def rel(items):
+        cam = np.stack([g['joint_cam'] for g in items])
+        return cam - cam[:, :1]
+
+    mean = rel(train).mean(axis=0)
+    expected = np.linalg.norm(rel(test) - mean, axis=2).mean()
+    assert err == np.float64(expected) or abs(err - expected) < 1e-6
