@@ -72,8 +72,8 @@ def run_demo(args):
     from demo import demo as demo_main
     out = osp.join(args.out, 'demo_model')
     data_dir = osp.join(out, 'data')
-    generate_data(data_dir, ('MuCo', 'MSCOCO'), seed=args.seed, num_images=64)
-    epochs = 2
+    generate_data(data_dir, ('MuCo', 'MSCOCO'), seed=args.seed, num_images=256)
+    epochs = 6
     cfg_items = small_model_cfg(data_dir, out, epochs)
     train(cfg_items + ['trainset_3d=["MuCo"]', 'trainset_2d=["MSCOCO"]'],
           progress=not args.no_progress)
