@@ -133,6 +133,15 @@ def test_test_multiperson_sets_export_mat(data_dir, tmp_path, testset, prefix):
         assert set(pck) == {'all_relative', 'matched_relative', 'all_absolute', 'matched_absolute'}
         assert 0 <= pck['all_relative']['pck'] <= pck['matched_relative']['pck'] <= 100
         assert list((out / 'result').glob('*multiperson_3dhp_evaluation_sequencewise.csv'))
+        # the Python viewer draws this generated export: one PNG per exported image
+        from vis import view_results
+        view_results.main(['--dataset', 'mupots', '--result_dir', str(out / 'result'),
+                           '--img_dir', os.path.join(data_dir, 'MuPoTS', 'data',
+                                                     'MultiPersonTestSet'),
+                           '--out_dir', str(out / 'vis')])
+        keys = [k for k in scipy.io.loadmat(out / 'result' / 'preds_3d_kpt_mupots.mat')
+                if not k.startswith('__')]
+        assert sorted(os.listdir(out / 'vis')) == sorted(k + '.png' for k in keys)
 
 
 class MirrorEquivariantNet(torch.nn.Module):
