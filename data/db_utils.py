@@ -21,7 +21,8 @@ import numpy as np
 
 from common.utils.errors import PoseNetError
 from common.utils.file_io import savemat
-from common.utils.pose_utils import process_bbox, rigid_align
+from common.utils.pose_utils import (cam2pixel, heatmap_to_pixel, pixel2cam, process_bbox,
+                                     rigid_align)
 from main.config import cfg
 
 README_HINT = "see README.md, section 'Datasets'"
@@ -278,17 +279,12 @@ def heatmap_to_cam(coord_hm, bbox, root_depth, f, c, output_shape=None, depth_di
     `x = x_hm/W_out*bw + bx`, `y = y_hm/H_out*bh + by`,
     `Z = (z_hm/depth_dim*2 - 1) * bbox_3d_shape[0]/2 + root_depth`, then `pixel2cam`.
     """
-    (h_out, w_out), depth_dim, bbox_3d_shape = _space(output_shape, depth_dim, bbox_3d_shape)
+    output_shape, depth_dim, bbox_3d_shape = _space(output_shape, depth_dim, bbox_3d_shape)
     coord_hm = np.asarray(coord_hm, dtype=np.float64).reshape(-1, *np.shape(coord_hm)[-2:])
     bbox, root_depth, f, c = _batch(bbox, root_depth, f, c)
-    pixel = np.empty_like(coord_hm)
-    pixel[..., 0] = coord_hm[..., 0] / w_out * bbox[..., 2] + bbox[..., 0]
-    pixel[..., 1] = coord_hm[..., 1] / h_out * bbox[..., 3] + bbox[..., 1]
-    pixel[..., 2] = (coord_hm[..., 2] / depth_dim * 2. - 1.) * (bbox_3d_shape[0] / 2.) + root_depth
-    cam = np.empty_like(pixel)
-    cam[..., :2] = (pixel[..., :2] - c) / f * pixel[..., 2:]
-    cam[..., 2] = pixel[..., 2]
-    return pixel, cam
+    pixel = heatmap_to_pixel(coord_hm, bbox[:, 0], root_depth[:, 0], output_shape, depth_dim,
+                             bbox_3d_shape)
+    return pixel, pixel2cam(pixel, f, c)
 
 
 def cam_to_heatmap(joint_cam, bbox, root_depth, f, c, output_shape=None, depth_dim=None,
@@ -301,12 +297,11 @@ def cam_to_heatmap(joint_cam, bbox, root_depth, f, c, output_shape=None, depth_d
     (h_out, w_out), depth_dim, bbox_3d_shape = _space(output_shape, depth_dim, bbox_3d_shape)
     joint_cam = np.asarray(joint_cam, dtype=np.float64).reshape(-1, *np.shape(joint_cam)[-2:])
     bbox, root_depth, f, c = _batch(bbox, root_depth, f, c)
-    z = joint_cam[..., 2:]
-    xy = joint_cam[..., :2] / z * f + c
+    pixel = cam2pixel(joint_cam, f, c)
     coord = np.empty_like(joint_cam)
-    coord[..., 0] = (xy[..., 0] - bbox[..., 0]) / bbox[..., 2] * w_out
-    coord[..., 1] = (xy[..., 1] - bbox[..., 1]) / bbox[..., 3] * h_out
-    coord[..., 2] = ((z[..., 0] - root_depth) / (bbox_3d_shape[0] / 2.) + 1.) / 2. * depth_dim
+    coord[..., 0] = (pixel[..., 0] - bbox[..., 0]) / bbox[..., 2] * w_out
+    coord[..., 1] = (pixel[..., 1] - bbox[..., 1]) / bbox[..., 3] * h_out
+    coord[..., 2] = ((pixel[..., 2] - root_depth) / (bbox_3d_shape[0] / 2.) + 1.) / 2. * depth_dim
     return coord
 
 

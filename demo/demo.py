@@ -37,7 +37,7 @@ from common.nets.posenet import get_pose_net, predict
 from common.utils.cli import add_common_args, run_cli
 from common.utils.errors import PoseNetError
 from common.utils.file_io import atomic_path, write_json
-from common.utils.pose_utils import pixel2cam, process_bbox
+from common.utils.pose_utils import absolute_depth, pixel2cam, process_bbox
 from common.utils.snapshot import load_network, load_snapshot
 from common.utils.vis import show_image, vis_3d_multiple_skeleton, vis_keypoints
 from data.dataset import generate_patch_image, get_transform, load_image, trans_points2d
@@ -306,17 +306,6 @@ def heatmap_to_image(coord_hm, trans, config=None):
     return out
 
 
-def relative_to_absolute_depth(z_hm, root_depth, config=None):
-    """Heatmap depth bins `(N, J)` -> absolute Z mm: `(z/D*2 - 1) * bbox_3d_shape[0]/2 + root`.
-
-    `root_depth`: `(N,)` mm.
-    """
-    config = cfg if config is None else config
-    z_hm = np.asarray(z_hm, dtype=np.float64)
-    root_depth = np.asarray(root_depth, dtype=np.float64).reshape(-1, 1)
-    return (z_hm / config.depth_dim * 2.0 - 1.0) * (config.bbox_3d_shape[0] / 2.0) + root_depth
-
-
 def _model_device(model):
     for p in model.parameters():
         return p.device
@@ -367,7 +356,7 @@ def run_demo(model, img, boxes, root_depths, focal, princpt, config=None, flip_t
     coord_hm = coord_hm.detach().float().cpu().numpy().astype(np.float64)
 
     pose_2d = heatmap_to_image(coord_hm, trans, config)
-    z_abs = relative_to_absolute_depth(coord_hm[:, :, 2], depth, config)
+    z_abs = absolute_depth(coord_hm[:, :, 2], depth, config.depth_dim, config.bbox_3d_shape)
     pose_3d = pixel2cam(np.concatenate((pose_2d, z_abs[:, :, None]), axis=2), focal, princpt)
     return {'bbox': boxes, 'bbox_processed': bbox_processed, 'root_depth': depth,
             'root_source': sources, 'coord_hm': coord_hm, 'pose_2d': pose_2d, 'pose_3d': pose_3d}

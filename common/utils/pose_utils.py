@@ -7,27 +7,31 @@ import numpy as np
 
 
 def cam2pixel(cam_coord, f, c):
-    """Project camera-space points `(J, 3)` mm to `[x_px, y_px, Z_mm]` `(J, 3)`.
+    """Project camera-space points `(..., J, 3)` mm to `[x_px, y_px, Z_mm]` `(..., J, 3)`.
 
-    `f = (fx, fy)`, `c = (cx, cy)` in pixels. The 1e-8 keeps Z = 0 finite, as in the original.
+    `f = (fx, fy)`, `c = (cx, cy)` in pixels, `(2,)` or one per leading index `(..., 1, 2)`.
+    The 1e-8 keeps Z = 0 finite, as in the original.
     """
     cam_coord = np.asarray(cam_coord, dtype=np.float64)
-    f = np.asarray(f, dtype=np.float64).reshape(2)
-    c = np.asarray(c, dtype=np.float64).reshape(2)
+    f = np.asarray(f, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
     z = cam_coord[..., 2]
-    x = cam_coord[..., 0] / (z + 1e-8) * f[0] + c[0]
-    y = cam_coord[..., 1] / (z + 1e-8) * f[1] + c[1]
+    x = cam_coord[..., 0] / (z + 1e-8) * f[..., 0] + c[..., 0]
+    y = cam_coord[..., 1] / (z + 1e-8) * f[..., 1] + c[..., 1]
     return np.stack((x, y, z), axis=-1)
 
 
 def pixel2cam(pixel_coord, f, c):
-    """Back-project `[x_px, y_px, Z_mm]` `(J, 3)` to camera space `(J, 3)` mm."""
+    """Back-project `[x_px, y_px, Z_mm]` `(..., J, 3)` to camera space `(..., J, 3)` mm.
+
+    `f`, `c` as in `cam2pixel`.
+    """
     pixel_coord = np.asarray(pixel_coord, dtype=np.float64)
-    f = np.asarray(f, dtype=np.float64).reshape(2)
-    c = np.asarray(c, dtype=np.float64).reshape(2)
+    f = np.asarray(f, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
     z = pixel_coord[..., 2]
-    x = (pixel_coord[..., 0] - c[0]) / f[0] * z
-    y = (pixel_coord[..., 1] - c[1]) / f[1] * z
+    x = (pixel_coord[..., 0] - c[..., 0]) / f[..., 0] * z
+    y = (pixel_coord[..., 1] - c[..., 1]) / f[..., 1] * z
     return np.stack((x, y, z), axis=-1)
 
 
@@ -167,16 +171,26 @@ def swap_flip_pairs(values, flip_pairs):
     return values
 
 
-def heatmap_to_pixel(coord_hm, bbox, root_depth, output_shape, depth_dim, bbox_3d_shape):
-    """Network output `(J, 3)` in heatmap space to `[x_px, y_px, Z_mm]` in the original image.
+def absolute_depth(z_hm, root_depth, depth_dim, bbox_3d_shape):
+    """Depth bins `z_hm` `(..., J)` to absolute Z mm: `(z/depth_dim*2 - 1) * D/2 + root_depth`.
 
-    `bbox`: the processed crop box `[x, y, w, h]` px; `root_depth`: absolute root Z (mm);
-    `output_shape`: heatmap `(H_out, W_out)`. Relative depth spans `bbox_3d_shape[0]` mm.
+    Relative depth spans `D = bbox_3d_shape[0]` mm; `root_depth` is `()` or `(...,)` mm.
+    """
+    z_hm = np.asarray(z_hm, dtype=np.float64)
+    root_depth = np.asarray(root_depth, dtype=np.float64)[..., None]
+    return (z_hm / depth_dim * 2. - 1.) * (bbox_3d_shape[0] / 2.) + root_depth
+
+
+def heatmap_to_pixel(coord_hm, bbox, root_depth, output_shape, depth_dim, bbox_3d_shape):
+    """Network output `(..., J, 3)` in heatmap space to `[x_px, y_px, Z_mm]` in the original image.
+
+    `bbox`: the processed crop box `[x, y, w, h]` px, `(4,)` or one per sample `(..., 4)`;
+    `root_depth`: absolute root Z mm, `()` or `(...,)`; `output_shape`: heatmap `(H_out, W_out)`.
     """
     coord_hm = np.asarray(coord_hm, dtype=np.float64)
-    bbox = np.asarray(bbox, dtype=np.float64).reshape(4)
+    bbox = np.asarray(bbox, dtype=np.float64)[..., None, :]
     pixel = np.empty_like(coord_hm)
-    pixel[:, 0] = coord_hm[:, 0] / output_shape[1] * bbox[2] + bbox[0]
-    pixel[:, 1] = coord_hm[:, 1] / output_shape[0] * bbox[3] + bbox[1]
-    pixel[:, 2] = (coord_hm[:, 2] / depth_dim * 2. - 1.) * (bbox_3d_shape[0] / 2.) + root_depth
+    pixel[..., 0] = coord_hm[..., 0] / output_shape[1] * bbox[..., 2] + bbox[..., 0]
+    pixel[..., 1] = coord_hm[..., 1] / output_shape[0] * bbox[..., 3] + bbox[..., 1]
+    pixel[..., 2] = absolute_depth(coord_hm[..., 2], root_depth, depth_dim, bbox_3d_shape)
     return pixel
