@@ -4,6 +4,8 @@ import os
 import torch
 import torch.distributed as dist
 
+from common.utils.errors import PoseNetError
+
 
 def launched_by_torchrun():
     """True when the environment of a multi-process launcher is present (WORLD_SIZE > 1)."""
@@ -22,7 +24,6 @@ def init_distributed(gpu_ids):
     if torch.cuda.is_available():
         ids = gpu_ids or list(range(torch.cuda.device_count()))
         if local_rank >= len(ids):
-            from common.utils.errors import PoseNetError
             raise PoseNetError(f"torchrun started local rank {local_rank} but only {len(ids)} GPU(s) "
                                "are available to this node; lower --nproc_per_node")
         device = torch.device(f'cuda:{ids[local_rank]}')
