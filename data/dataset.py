@@ -11,9 +11,8 @@ One sample = one entry of a dataset object (`db.data[i]`: `img_path`, processed 
 The module-level helpers keep the original release's names; `DatasetLoader.__getitem__` looks
 them up as module attributes at call time, so tests and user code can replace them.
 All randomness comes from `np.random` (seed it with `np.random.seed` for repeatable samples;
-PyTorch seeds it per data-loader worker). Shapes and sizes (`cfg.input_shape`,
-`cfg.output_shape`, `cfg.depth_dim`, `cfg.bbox_3d_shape`) are read from `cfg` when a sample is
-built, never at import.
+PyTorch seeds it per data-loader worker). Shapes and sizes (`input_shape`, `output_shape`,
+`depth_dim`, `bbox_3d_shape`) are arguments; nothing here reads a global configuration.
 """
 import math
 
@@ -24,7 +23,6 @@ from torch.utils.data import Dataset
 
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import swap_flip_pairs, transform_joint_to_other_db
-from main.config import cfg
 
 # augmentation strengths of the original release
 SCALE_FACTOR = 0.25          # scale = 1 + clip(N(0,1), -1, 1) * 0.25
@@ -54,18 +52,17 @@ def load_image(path):
     return img
 
 
-def get_transform(config=None):
+def get_transform(pixel_mean, pixel_std):
     """The original's input transform: `Compose([ToTensor(), Normalize(mean, std)])`.
 
     **compat**: the patch is float32 in [0, 255], which `ToTensor` does not divide by 255, so the
-    result is `(v - mean) / std` on 0..255 values with the 0..1 ImageNet mean/std (RGB). The
-    original's pretrained snapshots expect exactly this input. `config` defaults to `cfg`.
-    Output: float32 tensor `(3, H_in, W_in)`.
+    result is `(v - mean) / std` on 0..255 values with the 0..1 ImageNet mean/std (RGB,
+    `cfg.pixel_mean`, `cfg.pixel_std`). The original's pretrained snapshots expect exactly this
+    input. Output: float32 tensor `(3, H_in, W_in)`.
     """
-    config = cfg if config is None else config
     return transforms.Compose([
         transforms.ToTensor(),
-        transforms.Normalize(mean=config.pixel_mean, std=config.pixel_std),
+        transforms.Normalize(mean=pixel_mean, std=pixel_std),
     ])
 
 
@@ -172,20 +169,18 @@ def add_synthetic_occlusion(img, bbox, max_tries=OCCLUSION_MAX_TRIES):
     return None
 
 
-def generate_patch_image(cvimg, bbox, do_flip, scale, rot, do_occlusion, input_shape=None):
+def generate_patch_image(cvimg, bbox, do_flip, scale, rot, do_occlusion, input_shape):
     """Crop the box out of a BGR image into a network input patch.
 
     `cvimg`: BGR uint8 `(H, W, 3)` (not modified); `bbox`: processed `[x, y, w, h]` px;
     `scale`, `rot` (degrees), `do_flip`, `do_occlusion`: augmentation (see `get_aug_config`);
-    `input_shape`: patch `(H_in, W_in)`, default `cfg.input_shape`.
+    `input_shape`: patch `(H_in, W_in)` (the original read it from its global config).
     Occlusion is painted first (in image coordinates), then a flip mirrors the image and moves the
     box centre to `W - cx - 1`; the affine of `gen_trans_from_patch_cv` is applied with bilinear
     interpolation (outside the image: black).
     Returns `(patch, trans)`: RGB float32 `(H_in, W_in, 3)` with values in [0, 255], and the
     2x3 (float64) image-to-patch transform (of the flipped image when `do_flip`).
     """
-    if input_shape is None:
-        input_shape = cfg.input_shape
     in_h, in_w = int(input_shape[0]), int(input_shape[1])
     img = cvimg.copy()
     img_height, img_width = img.shape[:2]
@@ -268,7 +263,8 @@ class DatasetLoader(Dataset):
     The entries of `db.data` are never modified.
     """
 
-    def __init__(self, db, ref_joints_name, is_train, transform):
+    def __init__(self, db, ref_joints_name, is_train, transform, *, input_shape, output_shape,
+                 depth_dim, bbox_3d_shape):
         self.db = db.data
         self.joint_num = db.joint_num
         self.skeleton = getattr(db, 'skeleton', None)
@@ -279,6 +275,10 @@ class DatasetLoader(Dataset):
         self.transform = transform
         self.is_train = is_train
         self.do_augment = bool(is_train)
+        self.input_shape = tuple(input_shape)
+        self.output_shape = tuple(output_shape)
+        self.depth_dim = int(depth_dim)
+        self.bbox_3d_shape = tuple(bbox_3d_shape)
 
     def __len__(self):
         return len(self.db)
@@ -298,7 +298,8 @@ class DatasetLoader(Dataset):
             scale, rot, do_flip, color_scale, do_occlusion = NO_AUGMENTATION
 
         # 3-4. crop (occlusion, flip, scale, rotation), colour scale
-        patch, trans = generate_patch_image(cvimg, bbox, do_flip, scale, rot, do_occlusion)
+        patch, trans = generate_patch_image(cvimg, bbox, do_flip, scale, rot, do_occlusion,
+                                            self.input_shape)
         patch = apply_color_scale(patch, color_scale)
         img = self.transform(patch) if self.transform is not None else patch
         if not self.is_train:
@@ -309,9 +310,9 @@ class DatasetLoader(Dataset):
         joint_vis = np.array(data['joint_vis'], dtype=np.float64, copy=True).reshape(-1, 1)
         if do_flip:
             joint_img, joint_vis = flip_joints(joint_img, joint_vis, img_width, self.flip_pairs)
-        joint_img, joint_vis = joints_to_heatmap(joint_img, joint_vis, trans, cfg.input_shape,
-                                                 cfg.output_shape, cfg.depth_dim,
-                                                 cfg.bbox_3d_shape)
+        joint_img, joint_vis = joints_to_heatmap(joint_img, joint_vis, trans, self.input_shape,
+                                                 self.output_shape, self.depth_dim,
+                                                 self.bbox_3d_shape)
 
         # 9. reference joint set
         if self.ref_joints_name is not None:

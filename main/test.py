@@ -2,6 +2,9 @@
 
     python main/test.py --gpu 0-1 --test_epoch 24
     python main/test.py --test_epoch 24 --cfg testset=MuPoTS flip_test=False
+
+The model settings (resnet_type, input_shape, depth_dim, ...) come from the snapshot when it
+records them (snapshots written by this project); official snapshots use `--cfg`/defaults.
 """
 import argparse
 
@@ -9,7 +12,8 @@ from common.utils.cli import add_common_args, add_run_args, configure, run_cli
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Test a PoseNet snapshot.')
+    from data.registry import describe
+    parser = argparse.ArgumentParser(description='Test a PoseNet snapshot.', epilog=describe())
     add_common_args(parser)
     parser.add_argument('--test_epoch', type=int, required=True,
                         help='epoch of output/model_dump/snapshot_<epoch>.pth.tar')
@@ -19,14 +23,16 @@ def parse_args(argv=None):
 
 def main(argv=None):
     """Run the test set through the snapshot and evaluate; returns the metrics dict."""
-    from common.base import Tester
     from main.config import cfg
+    from main.engine import Tester
 
     args = parse_args(argv)
     configure(cfg, args)
 
     tester = Tester(cfg, args.test_epoch)
     try:
+        tester.load_snapshot()
+        tester.log_config()
         tester.logger.info(f'Testing snapshot {args.test_epoch} on {cfg.testset} '
                            f'({tester.device}, flip_test={cfg.flip_test})')
         tester.make_batch_generator()

@@ -2,6 +2,7 @@
 
     python main/train.py --gpu 0-1                  # two GPUs, DataParallel (batch_size per GPU)
     python main/train.py --gpu 0-1 --continue       # resume after the newest snapshot
+    python main/train.py --overwrite                # start over, deleting the old snapshots
     python main/train.py --cfg resnet_type=18 pretrained_backbone=False   # CPU works too
     torchrun --nnodes 2 --nproc_per_node 8 ... main/train.py   # DDP, one GPU per process
 """
@@ -11,19 +12,25 @@ from common.utils.cli import add_common_args, add_run_args, configure, run_cli
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train PoseNet (3DMPPE).')
+    from data.registry import describe
+    parser = argparse.ArgumentParser(description='Train PoseNet (3DMPPE).', epilog=describe())
     add_common_args(parser)
-    parser.add_argument('--continue', dest='continue_train', action='store_true',
-                        help='resume from the newest snapshot in output/model_dump')
+    resume = parser.add_mutually_exclusive_group()
+    resume.add_argument('--continue', dest='continue_train', action='store_true',
+                        help='resume from the newest snapshot in output/model_dump (its model '
+                             'settings are used)')
+    resume.add_argument('--overwrite', action='store_true',
+                        help='start over although the model folder holds snapshots of an '
+                             'earlier run (they are deleted)')
     add_run_args(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     """Run training; returns the Trainer (its last epoch's mean loss in `last_loss`)."""
-    from common.base import Trainer
     from common.utils import dist
     from main.config import cfg
+    from main.engine import Trainer
 
     args = parse_args(argv)
     configure(cfg, args, args.continue_train)
@@ -34,6 +41,8 @@ def main(argv=None):
                   if trainer.distributed else str(trainer.device) +
                   (f' x{cfg.num_gpus} (DataParallel)' if cfg.num_gpus > 1 else ''))
         trainer.logger.info(f'Training on {device}')
+        trainer.prepare_run(overwrite=args.overwrite)
+        trainer.log_config()
         trainer.make_batch_generator()
         trainer.make_model()
         trainer.last_loss = trainer.train(progress=not args.no_progress)

@@ -8,13 +8,13 @@ import pytest
 
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import process_bbox
-from data import db_utils
+from data import joint_sets
 from data.Human36M.Human36M import Human36M
 from data.MPII.MPII import MPII
 from data.MSCOCO.MSCOCO import MSCOCO
 from data.MuCo.MuCo import MuCo, pick_people
 from data.MuPoTS.MuPoTS import MuPoTS
-from main.config import cfg
+from main.config import Config
 from tests.synthetic_helpers import make_tree
 
 TOL = 1e-3
@@ -26,9 +26,13 @@ def tree(tmp_path_factory):
 
 
 @pytest.fixture
-def gt(tree, monkeypatch):
-    """Point cfg.data_dir at the generated tree (restored after the test)."""
-    monkeypatch.setattr(cfg, 'data_dir', tree[0])
+def cfg(tree):
+    """A configuration whose data_dir is the generated tree."""
+    return Config().update(data_dir=tree[0])
+
+
+@pytest.fixture
+def gt(tree):
     return tree[1]
 
 
@@ -50,11 +54,11 @@ def assert_person_entry(e, truth, p, root_idx=14):
 
 
 # -- joint sets -----------------------------------------------------------------------------------
-@pytest.mark.parametrize('make', [lambda: Human36M('test'), lambda: MPII('train'),
-                                  lambda: MSCOCO('train'), lambda: MSCOCO('test'),
-                                  lambda: MuCo('train'), lambda: MuPoTS('test')])
-def test_joint_set_attributes_are_consistent(gt, make):
-    db = make()
+@pytest.mark.parametrize('make', [lambda cfg: Human36M('test', cfg), lambda cfg: MPII('train', cfg),
+                                  lambda cfg: MSCOCO('train', cfg), lambda cfg: MSCOCO('test', cfg),
+                                  lambda cfg: MuCo('train', cfg), lambda cfg: MuPoTS('test', cfg)])
+def test_joint_set_attributes_are_consistent(cfg, make):
+    db = make(cfg)
     assert db.joint_num == len(db.joints_name) == len(set(db.joints_name))
     for a, b in db.flip_pairs:
         name_a, name_b = db.joints_name[a], db.joints_name[b]
@@ -66,18 +70,18 @@ def test_joint_set_attributes_are_consistent(gt, make):
     assert isinstance(db.joints_have_depth, bool) and len(db.data) > 0
 
 
-def test_mupots_and_coco_test_expose_output_and_evaluated_joint_sets(gt):
-    for db in (MuPoTS('test'), MSCOCO('test')):
-        assert db.joint_num == 21 and db.joints_name == db_utils.MUCO_JOINTS
+def test_mupots_and_coco_test_expose_output_and_evaluated_joint_sets(cfg, gt):
+    for db in (MuPoTS('test', cfg), MSCOCO('test', cfg)):
+        assert db.joint_num == 21 and db.joints_name == joint_sets.MUCO_JOINTS
         assert db.original_joint_num == 17
-        assert db.original_joints_name == db_utils.MUCO_JOINTS[:17]
+        assert db.original_joints_name == joint_sets.MUCO_JOINTS[:17]
         assert db.original_joints_name[-1] == 'Head' and db.original_joints_name[0] == 'Head_top'
         assert db.flip_pairs == ((2, 5), (3, 6), (4, 7), (8, 11), (9, 12), (10, 13))
 
 
 # -- Human36M -------------------------------------------------------------------------------------
-def test_human36m_entries_equal_the_ground_truth(gt):
-    db = Human36M('train')
+def test_human36m_entries_equal_the_ground_truth(cfg, gt):
+    db = Human36M('train', cfg)
     assert len(db.data) > 0
     for e in db.data:
         truth = h36m_truth(gt, e)
@@ -88,7 +92,7 @@ def test_human36m_entries_equal_the_ground_truth(gt):
         np.testing.assert_allclose(e['joint_img'][:, 2], e['joint_cam'][:, 2] - e['root_cam'][2],
                                    atol=TOL)
         np.testing.assert_allclose(e['root_cam'], truth['joint_cam'][0], atol=TOL)
-        np.testing.assert_allclose(e['bbox'], process_bbox(truth['bbox'], 128, 128), atol=TOL)
+        np.testing.assert_allclose(e['bbox'], process_bbox(truth['bbox'], 128, 128, (256, 256)), atol=TOL)
         assert e['joint_img'].shape == (18, 3) and e['joint_vis'].shape == (18, 1)
         assert e['img_path'] == osp.join(cfg.data_dir, 'Human36M', 'images', truth['file_name'])
         assert e['action_idx'] == truth['action_idx']
@@ -100,8 +104,8 @@ def test_human36m_entries_equal_the_ground_truth(gt):
 @pytest.mark.parametrize('protocol, split, subjects, ratio', [
     (1, 'train', {1, 5, 6, 7, 8, 9}, 5), (1, 'test', {11}, 64),
     (2, 'train', {1, 5, 6, 7, 8}, 5), (2, 'test', {9, 11}, 64)])
-def test_human36m_protocols_and_subsampling(gt, protocol, split, subjects, ratio):
-    db = Human36M(split, protocol=protocol)
+def test_human36m_protocols_and_subsampling(cfg, gt, protocol, split, subjects, ratio):
+    db = Human36M(split, cfg, protocol=protocol)
     assert db.protocol == protocol
     expected = sorted(i for i, t in gt['Human36M']['images'].items()
                       if t['subject'] in subjects and t['frame_idx'] % ratio == 0)
@@ -110,9 +114,9 @@ def test_human36m_protocols_and_subsampling(gt, protocol, split, subjects, ratio
     assert frames == ({0, 5, 10, 65} if split == 'train' else {0, 64, 128})
 
 
-def test_human36m_without_gt_info_reads_the_bbox_root_file(gt, monkeypatch):
+def test_human36m_without_gt_info_reads_the_bbox_root_file(cfg, gt, monkeypatch):
     monkeypatch.setattr(cfg, 'use_gt_info', False)
-    db = Human36M('test')
+    db = Human36M('test', cfg)
     records = {r['image_id']: r for r in gt['Human36M']['bbox_root']}
     assert len(db.data) == 24
     for e in db.data:
@@ -124,7 +128,7 @@ def test_human36m_without_gt_info_reads_the_bbox_root_file(gt, monkeypatch):
     assert any(abs(e['root_cam'][2] - e['joint_cam'][0, 2]) > 1 for e in db.data)
 
 
-def test_human36m_bbox_root_file_must_cover_the_test_images(gt, tree, monkeypatch, tmp_path):
+def test_human36m_bbox_root_file_must_cover_the_test_images(cfg, gt, tree, monkeypatch, tmp_path):
     monkeypatch.setattr(cfg, 'use_gt_info', False)
     folder = tmp_path / 'Human36M'
     (folder / 'bbox_root').mkdir(parents=True)
@@ -133,12 +137,12 @@ def test_human36m_bbox_root_file_must_cover_the_test_images(gt, tree, monkeypatc
         json.dumps(gt['Human36M']['bbox_root'][1:]))
     monkeypatch.setattr(cfg, 'data_dir', str(tmp_path))
     with pytest.raises(PoseNetError, match='no box/root for image_id'):
-        Human36M('test')
+        Human36M('test', cfg)
 
 
 # -- MuCo -----------------------------------------------------------------------------------------
-def test_muco_entries_equal_the_ground_truth_of_the_picked_people(gt):
-    db = MuCo('train')
+def test_muco_entries_equal_the_ground_truth_of_the_picked_people(cfg, gt):
+    db = MuCo('train', cfg)
     by_image = {}
     for e in db.data:
         by_image.setdefault(e['img_id'], []).append(e)
@@ -146,7 +150,7 @@ def test_muco_entries_equal_the_ground_truth_of_the_picked_people(gt):
     for img_id, entries in by_image.items():
         truth = gt['MuCo']['images'][img_id]
         picks = [p for p in pick_people(truth['joint_cam'][:, 14])
-                 if process_bbox(truth['bbox'][p], 128, 128) is not None]
+                 if process_bbox(truth['bbox'][p], 128, 128, (256, 256)) is not None]
         assert len(entries) == len(picks)
         assert picks[0] == int(np.argmin(truth['joint_cam'][:, 14, 2]))
         for e, p in zip(entries, picks):
@@ -161,7 +165,7 @@ SCENE = [(2000., 0., 5000.),     # 300 mm from the next one in X-Y: dropped
          (2300., 0., 5000.)]     # dropped (next to the first)
 
 
-def test_muco_picking_rule_on_a_hand_made_scene(tmp_path, monkeypatch):
+def test_muco_picking_rule_on_a_hand_made_scene(cfg, tmp_path, monkeypatch):
     assert pick_people(SCENE) == [3, 2]
     assert pick_people([(0., 0., 3000.), (500., 0., 3000.)]) == [0, 1]       # exactly 500: kept
     assert pick_people([(0., 0., 3000.), (499.9, 0., 9000.)]) == [0]
@@ -181,18 +185,18 @@ def test_muco_picking_rule_on_a_hand_made_scene(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     (folder / 'MuCo-3DHP.json').write_text(json.dumps({'images': images, 'annotations': anns}))
     monkeypatch.setattr(cfg, 'data_dir', str(tmp_path))
-    db = MuCo('train')
+    db = MuCo('train', cfg)
     np.testing.assert_allclose([e['root_cam'] for e in db.data], [SCENE[3], SCENE[2]])
 
 
 # -- MuPoTS ---------------------------------------------------------------------------------------
-def test_mupots_entries_are_the_valid_annotations(gt):
-    db = MuPoTS('test')
+def test_mupots_entries_are_the_valid_annotations(cfg, gt):
+    db = MuPoTS('test', cfg)
     expected = []
     for img_id in sorted(gt['MuPoTS']['images']):
         truth = gt['MuPoTS']['images'][img_id]
         expected += [(truth, p) for p in range(len(truth['is_valid'])) if truth['is_valid'][p]
-                     and process_bbox(truth['bbox'][p], 128, 128) is not None]
+                     and process_bbox(truth['bbox'][p], 128, 128, (256, 256)) is not None]
     assert len(db.data) == len(expected) > 0
     assert sum((~t['is_valid']).sum() for t in gt['MuPoTS']['images'].values()) > 0
     for e, (truth, p) in zip(db.data, expected):
@@ -201,9 +205,9 @@ def test_mupots_entries_are_the_valid_annotations(gt):
         assert_person_entry(e, truth, p)
 
 
-def test_mupots_without_gt_info_has_one_entry_per_bbox_root_record(gt, monkeypatch):
+def test_mupots_without_gt_info_has_one_entry_per_bbox_root_record(cfg, gt, monkeypatch):
     monkeypatch.setattr(cfg, 'use_gt_info', False)
-    db = MuPoTS('test')
+    db = MuPoTS('test', cfg)
     records = gt['MuPoTS']['bbox_root']
     assert len(db.data) == len(records)
     for e, rec in zip(db.data, records):
@@ -214,8 +218,8 @@ def test_mupots_without_gt_info_has_one_entry_per_bbox_root_record(gt, monkeypat
 
 
 # -- 2D sets --------------------------------------------------------------------------------------
-def test_mpii_entries_hold_the_annotated_keypoints(gt):
-    db = MPII('train')
+def test_mpii_entries_hold_the_annotated_keypoints(cfg, gt):
+    db = MPII('train', cfg)
     expected = [kp for img_id in sorted(gt['MPII']['images'])
                 for kp in gt['MPII']['images'][img_id]['keypoints'] if (kp[:, 2] > 0).any()]
     assert len(db.data) == len(expected) > 0
@@ -226,8 +230,8 @@ def test_mpii_entries_hold_the_annotated_keypoints(gt):
         assert e['img_path'].startswith(osp.join(cfg.data_dir, 'MPII', 'images'))
 
 
-def test_mscoco_train_adds_thorax_and_pelvis_and_skips_crowds(gt):
-    db = MSCOCO('train')
+def test_mscoco_train_adds_thorax_and_pelvis_and_skips_crowds(cfg, gt):
+    db = MSCOCO('train', cfg)
     truths = [(t, kp) for t in gt['MSCOCO']['images'].values() if t['split'] == 'train2017'
               for kp in t['keypoints']]
     assert len(db.data) == len(truths)          # the crowd annotation is left out
@@ -242,8 +246,8 @@ def test_mscoco_train_adds_thorax_and_pelvis_and_skips_crowds(gt):
         np.testing.assert_allclose(e['c'], [64, 64])
 
 
-def test_mscoco_test_reads_boxes_and_roots_from_the_bbox_root_file(gt):
-    db = MSCOCO('test')
+def test_mscoco_test_reads_boxes_and_roots_from_the_bbox_root_file(cfg, gt):
+    db = MSCOCO('test', cfg)
     records = gt['MSCOCO']['bbox_root']
     assert len(db.data) == len(records) > 0
     for e, rec in zip(db.data, records):
@@ -254,29 +258,29 @@ def test_mscoco_test_reads_boxes_and_roots_from_the_bbox_root_file(gt):
 
 
 # -- errors ---------------------------------------------------------------------------------------
-def test_data_dir_is_read_at_construction_and_missing_files_are_named(tree, tmp_path, monkeypatch):
+def test_data_dir_is_read_at_construction_and_missing_files_are_named(cfg, tree, tmp_path, monkeypatch):
     monkeypatch.setattr(cfg, 'data_dir', str(tmp_path))
     with pytest.raises(PoseNetError) as err:
-        MuCo('train')
+        MuCo('train', cfg)
     assert osp.join(str(tmp_path), 'MuCo') in str(err.value)
     assert "README.md, section 'Datasets'" in str(err.value)
     (tmp_path / 'Human36M' / 'annotations').mkdir(parents=True)
     with pytest.raises(PoseNetError) as err:
-        Human36M('test')
+        Human36M('test', cfg)
     assert osp.join(str(tmp_path), 'Human36M', 'annotations',
                     'Human36M_subject9_data.json') in str(err.value)
     (tmp_path / 'MSCOCO').mkdir()
     with pytest.raises(PoseNetError, match='person_keypoints_val2017.json'):
-        MSCOCO('test')
+        MSCOCO('test', cfg)
 
 
-def test_wrong_split_and_broken_files_are_clear_errors(tmp_path, monkeypatch):
+def test_wrong_split_and_broken_files_are_clear_errors(cfg, tmp_path, monkeypatch):
     monkeypatch.setattr(cfg, 'data_dir', str(tmp_path))
     with pytest.raises(PoseNetError, match="no 'test' split"):
-        MuCo('test')
+        MuCo('test', cfg)
     with pytest.raises(PoseNetError, match='protocol'):
-        Human36M('test', protocol=3)
+        Human36M('test', cfg, protocol=3)
     (tmp_path / 'MPII' / 'annotations').mkdir(parents=True)
     (tmp_path / 'MPII' / 'annotations' / 'train.json').write_text('{"images": [')
     with pytest.raises(PoseNetError, match='cannot be read as JSON'):
-        MPII('train')
+        MPII('train', cfg)

@@ -10,11 +10,12 @@ from scipy.spatial.transform import Rotation
 
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import heatmap_to_pixel, pixel2cam
-from data import db_utils
+from common.utils.pose_utils import cam_to_heatmap, heatmap_to_cam
+from data.joint_sets import H36M_ACTIONS
 from data.Human36M.Human36M import Human36M
 from data.MSCOCO.MSCOCO import MSCOCO
 from data.MuPoTS.MuPoTS import MuPoTS
-from main.config import cfg
+from main.config import Config
 from tests.synthetic_helpers import make_tree, perfect_predictions
 
 
@@ -25,8 +26,12 @@ def tree(tmp_path_factory):
 
 
 @pytest.fixture
-def gt(tree, monkeypatch):
-    monkeypatch.setattr(cfg, 'data_dir', tree[0])
+def cfg(tree):
+    return Config().update(data_dir=tree[0])
+
+
+@pytest.fixture
+def gt(tree):
     return tree[1]
 
 
@@ -43,32 +48,32 @@ def shift_non_root(joint_cam, root_idx, offset):
 
 # -- mappings -------------------------------------------------------------------------------------
 def test_heatmap_to_cam_matches_the_per_sample_helpers_and_inverts():
-    cfg.update(input_shape=(256, 192))      # heatmap 64 x 48 (conftest restores cfg)
+    space = ((64, 48), 64, (2000, 2000, 2000))      # heatmap of a 256 x 192 input
     rng = np.random.default_rng(0)
     coord = rng.uniform([0, 0, 0], [48, 64, 64], size=(5, 17, 3))
     bbox = np.column_stack([rng.uniform(0, 100, (5, 2)), rng.uniform(50, 300, (5, 2))])
     root_z = rng.uniform(2000, 6000, 5)
     f = rng.uniform(900, 1600, (5, 2))
     c = rng.uniform(400, 600, (5, 2))
-    pixel, cam = db_utils.heatmap_to_cam(coord, bbox, root_z, f, c)
+    pixel, cam = heatmap_to_cam(coord, bbox, root_z, f, c, *space)
     for n in range(5):
         expected = heatmap_to_pixel(coord[n], bbox[n], root_z[n], (64, 48), 64, (2000, 2000, 2000))
         np.testing.assert_allclose(pixel[n], expected, rtol=1e-12)
         np.testing.assert_allclose(cam[n], pixel2cam(expected, f[n], c[n]), rtol=1e-12)
-    np.testing.assert_allclose(db_utils.cam_to_heatmap(cam, bbox, root_z, f, c), coord, atol=1e-9)
+    np.testing.assert_allclose(cam_to_heatmap(cam, bbox, root_z, f, c, *space), coord, atol=1e-9)
     # the root depth maps to the middle bin, 1000 mm in front to bin 0
-    z = db_utils.cam_to_heatmap([[[0, 0, 3000.], [0, 0, 2000.]]], bbox[:1], [3000.], f[:1], c[:1])
+    z = cam_to_heatmap([[[0, 0, 3000.], [0, 0, 2000.]]], bbox[:1], [3000.], f[:1], c[:1], *space)
     np.testing.assert_allclose(z[0, :, 2], [32., 0.])
 
 
 # -- Human36M -------------------------------------------------------------------------------------
-def test_human36m_ground_truth_predictions_give_zero_error(gt, tmp_path):
-    db = Human36M('test')
+def test_human36m_ground_truth_predictions_give_zero_error(cfg, gt, tmp_path):
+    db = Human36M('test', cfg)
     metrics = db.evaluate(perfect_predictions(db), str(tmp_path))
     assert metrics['protocol'] == 2 and metrics['metric'] == 'MPJPE'
     assert metrics['num_samples'] == len(db.data) == 2 * 3 * 2 * 3
     assert metrics['error'] == pytest.approx(0, abs=1e-6)
-    actions = {db_utils.H36M_ACTIONS[e['action_idx'] - 2] for e in db.data}
+    actions = {H36M_ACTIONS[e['action_idx'] - 2] for e in db.data}
     assert set(metrics['per_action']) == actions and len(actions) == 3
     assert all(v == pytest.approx(0, abs=1e-6) for v in metrics['per_action'].values())
     assert len(metrics['per_joint']) == 17 and 'Thorax' not in metrics['per_joint']
@@ -84,8 +89,8 @@ def test_human36m_ground_truth_predictions_give_zero_error(gt, tmp_path):
     assert [f for f in os.listdir(tmp_path) if f.endswith('.tmp')] == []
 
 
-def test_human36m_shifted_predictions_give_the_exact_offset_per_action(gt, tmp_path):
-    db = Human36M('test')
+def test_human36m_shifted_predictions_give_the_exact_offset_per_action(cfg, gt, tmp_path):
+    db = Human36M('test', cfg)
     action_idx = np.array([e['action_idx'] for e in db.data])
     actions = sorted(set(action_idx))
     offsets = {a: 10. * (k + 1) for k, a in enumerate(actions)}       # 10, 20, 30 mm
@@ -96,15 +101,15 @@ def test_human36m_shifted_predictions_give_the_exact_offset_per_action(gt, tmp_p
     metrics = db.evaluate(preds, str(tmp_path))
     # 16 of the 17 evaluated joints moved, the root did not
     for a in actions:
-        name = db_utils.H36M_ACTIONS[a - 2]
+        name = H36M_ACTIONS[a - 2]
         assert metrics['per_action'][name] == pytest.approx(offsets[a] * 16 / 17, abs=1e-6)
     assert metrics['error'] == pytest.approx(20. * 16 / 17, abs=1e-6)
     assert metrics['per_joint']['Pelvis'] == pytest.approx(0, abs=1e-6)
     assert metrics['per_joint']['R_Knee'] == pytest.approx(20., abs=1e-6)
 
 
-def test_human36m_protocol1_aligns_rigidly_and_optionally_with_scale(gt, tmp_path):
-    db = Human36M('test', protocol=1)
+def test_human36m_protocol1_aligns_rigidly_and_optionally_with_scale(cfg, gt, tmp_path):
+    db = Human36M('test', cfg, protocol=1)
     joint_cam = gt_cam(db)
     root = joint_cam[:, :1]
     rot = Rotation.from_euler('xyz', [20, -30, 45], degrees=True).as_matrix()
@@ -120,15 +125,15 @@ def test_human36m_protocol1_aligns_rigidly_and_optionally_with_scale(gt, tmp_pat
     assert metrics['metric'] == 'PA MPJPE (scaled)'
     assert metrics['error'] == pytest.approx(0, abs=1e-6)
     # protocol 2 does not align: a rotation is an error there
-    db2 = Human36M('test', protocol=2)
+    db2 = Human36M('test', cfg, protocol=2)
     joint_cam2 = gt_cam(db2)
     rotated2 = (joint_cam2 - joint_cam2[:, :1]) @ rot.T + joint_cam2[:, :1]
     assert db2.evaluate(perfect_predictions(db2, rotated2), str(tmp_path))['error'] > 50
 
 
-def test_human36m_without_gt_info_evaluates_with_rootnet_roots(gt, tmp_path, monkeypatch):
+def test_human36m_without_gt_info_evaluates_with_rootnet_roots(cfg, gt, tmp_path, monkeypatch):
     monkeypatch.setattr(cfg, 'use_gt_info', False)
-    db = Human36M('test')
+    db = Human36M('test', cfg)
     preds = perfect_predictions(db)        # same crops and roots as the entries
     metrics = db.evaluate(preds, str(tmp_path))
     assert metrics['error'] == pytest.approx(0, abs=1e-6)
@@ -136,11 +141,11 @@ def test_human36m_without_gt_info_evaluates_with_rootnet_roots(gt, tmp_path, mon
     np.testing.assert_allclose([r['root_cam'] for r in saved], [e['root_cam'] for e in db.data])
 
 
-def test_evaluate_rejects_predictions_of_the_wrong_shape(gt, tmp_path):
-    db = Human36M('test')
+def test_evaluate_rejects_predictions_of_the_wrong_shape(cfg, gt, tmp_path):
+    db = Human36M('test', cfg)
     with pytest.raises(PoseNetError, match=rf'expected \({len(db.data)}, 18, 3\)'):
         db.evaluate(np.zeros((len(db.data) - 1, 18, 3)), str(tmp_path))
-    mupots = MuPoTS('test')
+    mupots = MuPoTS('test', cfg)
     with pytest.raises(PoseNetError, match='one per test sample'):
         mupots.evaluate(np.zeros((len(mupots.data), 17, 3)), str(tmp_path))
 
@@ -150,8 +155,8 @@ def load_mat(path):
     return {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith('__')}
 
 
-def test_mupots_mat_files_hold_the_ground_truth_per_image(gt, tmp_path):
-    db = MuPoTS('test')
+def test_mupots_mat_files_hold_the_ground_truth_per_image(cfg, gt, tmp_path):
+    db = MuPoTS('test', cfg)
     metrics = db.evaluate(perfect_predictions(db), str(tmp_path))
     assert metrics['pred_2d_path'] == osp.join(str(tmp_path), 'preds_2d_kpt_mupots.mat')
     assert metrics['pred_3d_path'] == osp.join(str(tmp_path), 'preds_3d_kpt_mupots.mat')
@@ -171,8 +176,8 @@ def test_mupots_mat_files_hold_the_ground_truth_per_image(gt, tmp_path):
                                    atol=1e-6)
 
 
-def test_mupots_export_uses_only_the_first_17_joints(gt, tmp_path):
-    db = MuPoTS('test')
+def test_mupots_export_uses_only_the_first_17_joints(cfg, gt, tmp_path):
+    db = MuPoTS('test', cfg)
     preds = perfect_predictions(db)
     preds[:, 17:] = 1e6                     # hands and toes: never exported
     metrics = db.evaluate(preds, str(tmp_path))
@@ -180,8 +185,8 @@ def test_mupots_export_uses_only_the_first_17_joints(gt, tmp_path):
         assert np.abs(value).max() < 1e5
 
 
-def test_mscoco_mat_files_are_keyed_by_image_and_use_the_rootnet_roots(gt, tmp_path):
-    db = MSCOCO('test')
+def test_mscoco_mat_files_are_keyed_by_image_and_use_the_rootnet_roots(cfg, gt, tmp_path):
+    db = MSCOCO('test', cfg)
     preds = np.zeros((len(db.data), 21, 3))
     preds[..., 0], preds[..., 1] = cfg.output_shape[1] / 2, cfg.output_shape[0] / 2
     preds[..., 2] = cfg.depth_dim / 2        # every joint at the crop centre, at root depth
@@ -203,6 +208,6 @@ def test_mscoco_mat_files_are_keyed_by_image_and_use_the_rootnet_roots(gt, tmp_p
                                        (centre - e['c']) / e['f'] * e['root_cam'][2], atol=1e-9)
 
 
-def test_mscoco_train_split_cannot_be_evaluated(gt, tmp_path):
+def test_mscoco_train_split_cannot_be_evaluated(cfg, gt, tmp_path):
     with pytest.raises(PoseNetError, match='test split'):
-        MSCOCO('train').evaluate(np.zeros((1, 19, 3)), str(tmp_path))
+        MSCOCO('train', cfg).evaluate(np.zeros((1, 19, 3)), str(tmp_path))

@@ -12,7 +12,7 @@ import scipy.io
 
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import cam2pixel, world2cam
-from data import db_utils
+from data import joint_sets
 from tool import synthetic_data as sd
 from tests.synthetic_helpers import make_tree
 
@@ -68,7 +68,7 @@ def test_human36m_files_carry_every_field_and_camera_convention(tree):
     for key in ('id', 'file_name', 'width', 'height', 'subject', 'action_name', 'action_idx',
                 'subaction_idx', 'cam_idx', 'frame_idx'):
         assert key in img
-    assert img['action_name'] == db_utils.H36M_ACTIONS[img['action_idx'] - 2]
+    assert img['action_name'] == joint_sets.H36M_ACTIONS[img['action_idx'] - 2]
     assert img['file_name'].endswith(f"_{img['frame_idx'] + 1:06d}.jpg")
     ann = data['annotations'][0]
     assert {'id', 'image_id', 'bbox', 'keypoints_vis'} <= set(ann)
@@ -92,7 +92,7 @@ def test_human36m_files_carry_every_field_and_camera_convention(tree):
 
 def test_skeletons_have_plausible_symmetric_bones(tree):
     _, gt = tree
-    names = db_utils.H36M_JOINTS
+    names = joint_sets.H36M_JOINTS
     for truth in list(gt['Human36M']['images'].values())[:10]:
         j = truth['joint_cam']
 
@@ -107,7 +107,7 @@ def test_skeletons_have_plausible_symmetric_bones(tree):
 
 def test_mupots_universal_skeleton_is_the_same_pose_with_standard_bones(tree):
     _, gt = tree
-    parents = {c: p for p, c in db_utils.MUPOTS_SKELETON}
+    parents = {c: p for p, c in joint_sets.MUPOTS_SKELETON}
     rest = {n: np.linalg.norm(sd.REST_OFFSET[sd.BODY_INDEX[n]]) for n in ('R_Knee', 'L_Ankle')}
     for truth in gt['MuPoTS']['images'].values():
         for cam, univ in zip(truth['joint_cam'], truth['univ_cam']):

@@ -42,9 +42,9 @@ def timed(fn, iters, warmup, device):
 
 
 def bench_model(args, device):
-    from common.base import autocast_context
-    from common.nets.posenet import get_pose_net, predict
+    from common.nets.posenet import get_pose_net
     from main.config import Config
+    from main.predictor import PoseNetPredictor, autocast_context
 
     cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
                           input_shape=(args.input, args.input), depth_dim=args.depth_dim,
@@ -72,9 +72,11 @@ def bench_model(args, device):
 
     flip_pairs = ((1, 4), (2, 5), (3, 6), (14, 11), (15, 12), (16, 13))
 
+    plain = PoseNetPredictor(model, cfg, None, device)
+    flipping = PoseNetPredictor(model, cfg, flip_pairs, device)
+
     def infer(flip):
-        with autocast_context(device, args.amp):
-            predict(model, img, flip_pairs if flip else None, w)
+        (flipping if flip else plain).predict_crops(img)
 
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
@@ -100,25 +102,23 @@ def bench_loading(args):
     """Samples/s of one data-loading worker: read, crop, augment, normalise (training mode)."""
     from data.dataset import DatasetLoader, get_transform
     from data.Human36M.Human36M import Human36M
-    from main.config import cfg
+    from main.config import Config
     from tool.synthetic_data import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         generate(tmp, datasets=['Human36M'], seed=0, img_size=args.img_size,
                  num_frames=args.load_frames)
-        saved = cfg.data_dir, cfg.input_shape, cfg.output_shape
-        try:
-            cfg.update(data_dir=tmp, input_shape=(args.input, args.input), output_shape=None)
-            db = Human36M('train')
-            loader = DatasetLoader(db, None, True, get_transform(cfg))
-            n = min(len(loader), args.load_samples)
-            loader[0]
-            start = time.perf_counter()
-            for i in range(n):
-                loader[i % len(loader)]
-            elapsed = time.perf_counter() - start
-        finally:
-            cfg.data_dir, cfg.input_shape, cfg.output_shape = saved
+        cfg = Config().update(data_dir=tmp, input_shape=(args.input, args.input))
+        db = Human36M('train', cfg)
+        loader = DatasetLoader(db, None, True, get_transform(cfg.pixel_mean, cfg.pixel_std),
+                               input_shape=cfg.input_shape, output_shape=cfg.output_shape,
+                               depth_dim=cfg.depth_dim, bbox_3d_shape=cfg.bbox_3d_shape)
+        n = min(len(loader), args.load_samples)
+        loader[0]
+        start = time.perf_counter()
+        for i in range(n):
+            loader[i % len(loader)]
+        elapsed = time.perf_counter() - start
     return {'data loading samples/s per worker': n / elapsed}
 
 

@@ -24,14 +24,10 @@ def mean_pose_baseline(data_dir):
     """MPJPE (mm) of predicting the training subjects' mean root-relative pose on the test
     subjects (Human36M protocol 2, evaluation joints)."""
     from data.Human36M.Human36M import Human36M
-    from main.config import cfg
+    from main.config import Config
 
-    saved = cfg.data_dir
-    cfg.data_dir = data_dir
-    try:
-        train_db, test_db = Human36M('train'), Human36M('test')
-    finally:
-        cfg.data_dir = saved
+    cfg = Config().update(data_dir=data_dir)
+    train_db, test_db = Human36M('train', cfg), Human36M('test', cfg)
 
     def root_relative(db):
         cam = np.stack([e['joint_cam'] for e in db.data])

@@ -37,7 +37,7 @@ from scipy.spatial.transform import Rotation
 from common.utils.errors import PoseNetError
 from common.utils.file_io import savemat, write_json, write_text
 from common.utils.pose_utils import cam2pixel, get_bbox, pixel2cam, process_bbox, world2cam
-from data import db_utils
+from data import joint_sets
 
 DATASETS = ('Human36M', 'MPII', 'MSCOCO', 'MuCo', 'MuPoTS')
 H36M_SUBJECTS = (1, 5, 6, 7, 8, 9, 11)
@@ -112,11 +112,11 @@ LIMITS = {
 RENAME = {'Human36M': {'Torso': 'Spine', 'Head': 'Head_top'},
           'MPII': {'Head': 'Head_top'}}
 JOINT_SOURCES = {
-    'Human36M': db_utils.H36M_JOINTS[:17],
-    'MPII': db_utils.MPII_JOINTS,
-    'MSCOCO': db_utils.COCO_JOINTS[:db_utils.COCO_KEYPOINT_NUM],
-    'MuCo': db_utils.MUCO_JOINTS,
-    'MuPoTS': db_utils.MUPOTS_JOINTS,
+    'Human36M': joint_sets.H36M_JOINTS[:17],
+    'MPII': joint_sets.MPII_JOINTS,
+    'MSCOCO': joint_sets.COCO_JOINTS[:joint_sets.COCO_KEYPOINT_NUM],
+    'MuCo': joint_sets.MUCO_JOINTS,
+    'MuPoTS': joint_sets.MUPOTS_JOINTS,
 }
 
 
@@ -583,7 +583,7 @@ class Generator:
                             bbox = get_bbox(joint_px)
                             images.append(coco_image(
                                 img_id, file_name, self.size, subject=subject,
-                                action_name=db_utils.H36M_ACTIONS[action - 2], action_idx=action,
+                                action_name=joint_sets.H36M_ACTIONS[action - 2], action_idx=action,
                                 subaction_idx=sub, cam_idx=k, frame_idx=frame))
                             anns.append(coco_annotation(img_id, img_id, bbox,
                                                         keypoints_vis=[True] * len(idx)))
@@ -653,12 +653,12 @@ class Generator:
             gt['images'][img_id] = {'file_name': file_name, **entry}
         write_json(osp.join(root, 'annotations', 'train.json'),
                    {'images': images, 'annotations': anns,
-                    'categories': coco_categories(db_utils.MPII_JOINTS, db_utils.MPII_SKELETON)})
+                    'categories': coco_categories(joint_sets.MPII_JOINTS, joint_sets.MPII_SKELETON)})
         return gt
 
     def make_mscoco(self, root, rng):
         gt = {'images': {}, 'bbox_root': []}
-        categories = coco_categories(JOINT_SOURCES['MSCOCO'], db_utils.COCO_SKELETON)
+        categories = coco_categories(JOINT_SOURCES['MSCOCO'], joint_sets.COCO_SKELETON)
         for split, first_id in (('train2017', 1), ('val2017', 1000001)):
             images, anns = [], []
             for img_id in range(first_id, first_id + self.o['num_images']):
@@ -683,7 +683,7 @@ class Generator:
         w, h = self.size
         bbox = [0., 0., w / 4., h / 4.]
         return coco_annotation(ann_id, img_id, bbox, iscrowd=1, num_keypoints=0,
-                               keypoints=[0] * (3 * db_utils.COCO_KEYPOINT_NUM),
+                               keypoints=[0] * (3 * joint_sets.COCO_KEYPOINT_NUM),
                                segmentation={'size': [h, w], 'counts': [h * w]})
 
     def coco_rootnet(self, rng, img_id, shot, entry, records):
@@ -718,18 +718,20 @@ class Generator:
             for p in range(len(world)):
                 anns.append(coco_annotation(len(anns) + 1, img_id, boxes[p],
                                             keypoints_cam=joint_cam[p].tolist(),
-                                            keypoints_img=joint_px[p].tolist()))
+                                            keypoints_img=joint_px[p].tolist(),
+                                            keypoints_vis=shot.inside[p, idx].astype(int).tolist()))
             gt['images'][img_id] = {'file_name': file_name, 'f': cam['f'], 'c': cam['c'],
-                                    'joint_cam': joint_cam, 'joint_img': joint_px, 'bbox': boxes}
+                                    'joint_cam': joint_cam, 'joint_img': joint_px, 'bbox': boxes,
+                                    'joint_vis': shot.inside[:, idx]}
         write_json(osp.join(root, 'data', 'MuCo-3DHP.json'),
                    {'images': images, 'annotations': anns,
-                    'categories': coco_categories(db_utils.MUCO_JOINTS, db_utils.MUCO_SKELETON)})
+                    'categories': coco_categories(joint_sets.MUCO_JOINTS, joint_sets.MUCO_SKELETON)})
         return gt
 
     def make_mupots(self, root, rng):
         o = self.o
         idx = joint_indices('MuPoTS')
-        pelvis = db_utils.MUPOTS_JOINTS.index('Pelvis')
+        pelvis = joint_sets.MUPOTS_JOINTS.index('Pelvis')
         images, anns, gt = [], [], {'images': {}, 'bbox_root': []}
         seq_dir = osp.join(root, 'data', 'MultiPersonTestSet')
         for seq in range(1, o['num_sequences'] + 1):
@@ -757,6 +759,8 @@ class Generator:
                     anns.append(coco_annotation(ann_ids[-1], img_id, boxes[p],
                                                 keypoints_cam=joint_cam[p].tolist(),
                                                 keypoints_img=joint_px[p].tolist(),
+                                                keypoints_vis=shot.inside[p, idx].astype(
+                                                    int).tolist(),
                                                 is_valid=int(valid[p])))
                     rec = self.rootnet(rng, img_id, boxes[p], joint_px[p, pelvis],
                                        joint_cam[p, pelvis, 2], cam['f'], cam['c'])
@@ -783,8 +787,8 @@ class Generator:
                     {'occlusion_labels': occl_cells})
         write_json(osp.join(root, 'data', 'MuPoTS-3D.json'),
                    {'images': images, 'annotations': anns,
-                    'categories': coco_categories(db_utils.MUPOTS_JOINTS,
-                                                  db_utils.MUPOTS_SKELETON)})
+                    'categories': coco_categories(joint_sets.MUPOTS_JOINTS,
+                                                  joint_sets.MUPOTS_SKELETON)})
         write_json(osp.join(root, 'bbox_root', 'bbox_root_mupots_output.json'), gt['bbox_root'])
         return gt
 

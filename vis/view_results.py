@@ -19,7 +19,7 @@ from tqdm import tqdm
 from common.utils.cli import run_cli
 from common.utils.errors import PoseNetError
 from common.utils.vis import vis_2d_and_3d
-from data.db_utils import MUPOTS_JOINTS, MUPOTS_SKELETON
+from data.joint_sets import MUPOTS_JOINTS, MUPOTS_SKELETON
 from main.config import cfg
 from vis.name_list import key_to_image_path
 

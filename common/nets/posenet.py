@@ -119,14 +119,3 @@ def flip_back(coord, output_width, flip_pairs):
     for a, b in flip_pairs:
         coord[:, [a, b]] = coord[:, [b, a]]
     return coord
-
-
-@torch.no_grad()
-def predict(model, img, flip_pairs=None, output_width=None):
-    """Coordinates `(B, J, 3)` for a batch of crops; with `flip_pairs` (flip test) the mean of
-    the plain prediction and the mapped-back prediction on the mirrored crop."""
-    coord = model(img)
-    if flip_pairs is None:
-        return coord
-    flipped = model(torch.flip(img, dims=[3]))
-    return (coord + flip_back(flipped, output_width, flip_pairs)) / 2.

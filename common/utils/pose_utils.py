@@ -1,7 +1,11 @@
 """Geometry helpers: projections, rigid alignment, boxes, joint-set mapping, flips.
 
-All functions are pure (numpy in, numpy out) and work row-wise on joint arrays `(J, 2|3)`.
-Units: camera coordinates in mm, image coordinates in pixels.
+All functions are pure (numpy in, numpy out) and work row-wise on joint arrays `(J, 2|3)`,
+batched over any leading axes where their docstring says so. Units: camera coordinates in mm,
+image coordinates in pixels. Heatmap space (the network's output) is `x in [0, W_out)`,
+`y in [0, H_out)`, `z in [0, depth_dim)`, with `bbox_3d_shape[0]` mm of depth relative to the
+root spread over the `depth_dim` bins; `heatmap_to_pixel` / `heatmap_to_cam` are the one
+mapping from it to the image and camera space (test, demo and pipeline all use them).
 """
 import numpy as np
 
@@ -111,16 +115,13 @@ def get_bbox(joint_img):
     return np.array([xmin, ymin, width, height], dtype=np.float64)
 
 
-def process_bbox(bbox, img_width, img_height, input_shape=None):
+def process_bbox(bbox, img_width, img_height, input_shape):
     """Clip a box to the image, give it the input's aspect ratio, enlarge it 1.25x.
 
-    `bbox`: `[x, y, w, h]` pixels; `input_shape`: network input `(height, width)`, default
-    `cfg.input_shape`. Returns a float64 `(4,)` box, or None when nothing of it is inside the
-    image. Computed in float (the original truncated integer boxes: a known bug).
+    `bbox`: `[x, y, w, h]` pixels; `input_shape`: network input `(height, width)`.
+    Returns a float64 `(4,)` box, or None when nothing of it is inside the image.
+    Computed in float (the original truncated integer boxes: a known bug).
     """
-    if input_shape is None:
-        from main.config import cfg
-        input_shape = cfg.input_shape
     x, y, w, h = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(4))
     x1 = max(0., x)
     y1 = max(0., y)
@@ -194,3 +195,67 @@ def heatmap_to_pixel(coord_hm, bbox, root_depth, output_shape, depth_dim, bbox_3
     pixel[..., 1] = coord_hm[..., 1] / output_shape[0] * bbox[..., 3] + bbox[..., 1]
     pixel[..., 2] = absolute_depth(coord_hm[..., 2], root_depth, depth_dim, bbox_3d_shape)
     return pixel
+
+
+def _per_sample(bbox, root_depth, f, c):
+    """Per-sample parameters shaped to broadcast against `(N, J, 3)` joints."""
+    bbox = np.asarray(bbox, dtype=np.float64).reshape(-1, 1, 4)
+    root_depth = np.asarray(root_depth, dtype=np.float64).reshape(-1, 1)
+    f = np.asarray(f, dtype=np.float64).reshape(-1, 1, 2)
+    c = np.asarray(c, dtype=np.float64).reshape(-1, 1, 2)
+    return bbox, root_depth, f, c
+
+
+def heatmap_to_cam(coord_hm, bbox, root_depth, f, c, output_shape, depth_dim, bbox_3d_shape):
+    """Network outputs to image and camera space, for a batch.
+
+    `coord_hm (N, J, 3)` heatmap space; `bbox (N, 4)` processed crop boxes px; `root_depth (N,)`
+    absolute root Z mm; `f, c (N, 2)` px (or one `(2,)` for all); `output_shape (H_out, W_out)`.
+    Returns `(pixel, cam)`: `(N, J, 3)` `[x_px, y_px, Z_mm]` and `(N, J, 3)` mm —
+    `x = x_hm/W_out*bw + bx`, `y = y_hm/H_out*bh + by`,
+    `Z = (z_hm/depth_dim*2 - 1) * bbox_3d_shape[0]/2 + root_depth`, then `pixel2cam`.
+    """
+    coord_hm = np.asarray(coord_hm, dtype=np.float64).reshape(-1, *np.shape(coord_hm)[-2:])
+    bbox, root_depth, f, c = _per_sample(bbox, root_depth, f, c)
+    pixel = heatmap_to_pixel(coord_hm, bbox[:, 0], root_depth[:, 0], output_shape, depth_dim,
+                             bbox_3d_shape)
+    return pixel, pixel2cam(pixel, f, c)
+
+
+def cam_to_heatmap(joint_cam, bbox, root_depth, f, c, output_shape, depth_dim, bbox_3d_shape):
+    """Inverse of `heatmap_to_cam`: camera joints `(N, J, 3)` mm -> heatmap space `(N, J, 3)`.
+
+    What a perfect network would output for these joints in these crops (used to check
+    evaluation, and to turn ground truth into predictions).
+    """
+    h_out, w_out = output_shape
+    joint_cam = np.asarray(joint_cam, dtype=np.float64).reshape(-1, *np.shape(joint_cam)[-2:])
+    bbox, root_depth, f, c = _per_sample(bbox, root_depth, f, c)
+    pixel = cam2pixel(joint_cam, f, c)
+    coord = np.empty_like(joint_cam)
+    coord[..., 0] = (pixel[..., 0] - bbox[..., 0]) / bbox[..., 2] * w_out
+    coord[..., 1] = (pixel[..., 1] - bbox[..., 1]) / bbox[..., 3] * h_out
+    coord[..., 2] = ((pixel[..., 2] - root_depth) / (bbox_3d_shape[0] / 2.) + 1.) / 2. * depth_dim
+    return coord
+
+
+def root_relative_errors(pred_cam, gt_cam, root_idx, eval_joint, align=None):
+    """Per-joint 3D errors after root alignment (and optional Procrustes alignment).
+
+    `pred_cam, gt_cam (N, J, 3)` mm; both get their `root_idx` joint subtracted; `align`:
+    None, 'rigid' (rotation + translation, the original's "PA MPJPE") or 'scaled' (with scale)
+    moves each prediction onto its ground truth; then only `eval_joint` are kept.
+    Returns `(errors (N, E) mm, pred_rel (N, E, 3), gt_rel (N, E, 3))`.
+    """
+    if align not in (None, 'rigid', 'scaled'):
+        raise ValueError(f"alignment {align!r}: use None, 'rigid' or 'scaled'")
+    pred_rel = np.asarray(pred_cam, dtype=np.float64)
+    gt_rel = np.asarray(gt_cam, dtype=np.float64)
+    pred_rel = pred_rel - pred_rel[:, root_idx:root_idx + 1]
+    gt_rel = gt_rel - gt_rel[:, root_idx:root_idx + 1]
+    if align is not None:
+        pred_rel = np.stack([rigid_align(p, g, scale=(align == 'scaled'))
+                             for p, g in zip(pred_rel, gt_rel)]).reshape(pred_rel.shape)
+    eval_joint = list(eval_joint)
+    pred_rel, gt_rel = pred_rel[:, eval_joint], gt_rel[:, eval_joint]
+    return np.linalg.norm(pred_rel - gt_rel, axis=-1), pred_rel, gt_rel

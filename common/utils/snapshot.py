@@ -4,6 +4,12 @@
 'optimizer': state_dict}`. The original saved a `DataParallel` model, so its network keys start
 with `module.`; we load keys with or without that prefix and save the prefixed form, so that the
 original code loads our snapshots too.
+
+Our snapshots carry one more key, `'model_settings'` (the original code ignores it): the plain
+dict of settings the network was trained with (`network`, `resnet_type`, `input_shape`,
+`output_shape`, `depth_dim`, `bbox_3d_shape`, `pixel_mean`, `pixel_std`, `joints_name`,
+`flip_pairs`, `skeleton`), so that testing and inference take them from the snapshot instead of
+needing the same `--cfg` again. Official snapshots have none.
 """
 import glob
 import os.path as osp
@@ -41,13 +47,16 @@ def unwrap(model):
     return model
 
 
-def save_snapshot(path, epoch, model, optimizer=None):
-    """Write a snapshot atomically; network keys carry the `module.` prefix."""
+def save_snapshot(path, epoch, model, optimizer=None, model_settings=None):
+    """Write a snapshot atomically; network keys carry the `module.` prefix. `model_settings`
+    (a plain dict, see the module docstring) is stored under `'model_settings'`."""
     state = {
         'epoch': int(epoch),
         'network': add_prefix(unwrap(model).state_dict()),
         'optimizer': optimizer.state_dict() if optimizer is not None else {},
     }
+    if model_settings is not None:
+        state['model_settings'] = dict(model_settings)
     torch_save(path, state)
     return path
 
@@ -70,17 +79,58 @@ def load_snapshot(path, map_location='cpu'):
     return ckpt
 
 
-def load_network(model, state_dict, strict=True):
+def describe_mismatch(own, theirs, limit=3):
+    """One line on how two state dicts differ: counts of missing / unexpected / reshaped keys
+    and at most `limit` examples of each (never kilobytes of key names)."""
+    missing = [k for k in own if k not in theirs]
+    unexpected = [k for k in theirs if k not in own]
+    reshaped = [f'{k} {tuple(theirs[k].shape)} vs {tuple(own[k].shape)}' for k in own
+                if k in theirs and hasattr(theirs[k], 'shape') and
+                tuple(theirs[k].shape) != tuple(own[k].shape)]
+    parts = []
+    for what, keys in (('missing', missing), ('unexpected', unexpected),
+                       ('of another shape (snapshot vs model)', reshaped)):
+        if keys:
+            more = f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''
+            parts.append(f"{len(keys)} key(s) {what}: {', '.join(keys[:limit])}{more}")
+    return '; '.join(parts)
+
+
+def guess_architecture(state_dict):
+    """A short description of the network a (prefix-free) state dict belongs to, read from its
+    keys and shapes: e.g. `ResNet-50, 1344 output maps` (PoseNet: joints x depth bins)."""
+    blocks = {k.split('.')[2] for k in state_dict if k.startswith('backbone.layer3.')}
+    bottleneck = any(k.startswith('backbone.layer1.0.conv3') for k in state_dict)
+    depth = {(2, False): 18, (6, False): 34, (6, True): 50, (23, True): 101,
+             (36, True): 152}.get((len(blocks), bottleneck))
+    parts = [f'ResNet-{depth}' if depth else 'an unknown backbone']
+    final = state_dict.get('head.final_layer.weight')
+    if final is not None:
+        parts.append(f'{final.shape[0]} output maps (joints x depth bins)')
+    if 'root.depth_layer.weight' in state_dict:
+        parts.append('a RootNet head')
+    return ', '.join(parts)
+
+
+def load_network(model, state_dict, what='the snapshot'):
     """Load a snapshot's network state (keys with or without `module.`) into a bare or wrapped
-    model. Mismatched keys or shapes raise PoseNetError."""
+    model. Mismatched keys or shapes raise one PoseNetError line naming at most a few keys."""
     target = unwrap(model)
-    try:
-        target.load_state_dict(strip_prefix(state_dict), strict=strict)
-    except RuntimeError as e:
-        first = str(e).splitlines()
-        raise PoseNetError("the snapshot does not fit this model (check resnet_type, depth_dim and "
-                           f"the joint set): {' '.join(l.strip() for l in first[:3])}") from None
+    state_dict = strip_prefix(state_dict)
+    problem = describe_mismatch(target.state_dict(), state_dict)
+    if problem:
+        raise PoseNetError(f"{what} does not fit this model: it holds "
+                           f"{guess_architecture(state_dict)}, the model is "
+                           f"{guess_architecture(target.state_dict())} (check resnet_type, "
+                           f"depth_dim and the joint set); {problem}")
+    target.load_state_dict(state_dict)
     return model
+
+
+def snapshot_settings(ckpt):
+    """The `'model_settings'` dict of a loaded snapshot, or None (official snapshots)."""
+    settings = ckpt.get('model_settings')
+    return dict(settings) if isinstance(settings, dict) else None
 
 
 def find_snapshot_epochs(model_dir):

@@ -1,42 +1,55 @@
 """Human3.6M (SPEC section 6): 3D, single person, train and test.
 
-Files under `<cfg.data_dir>/Human36M/`:
+Files under `<data_dir>/Human36M/`:
     annotations/Human36M_subject<S>_data.json      COCO-style images + annotations
     annotations/Human36M_subject<S>_camera.json    {cam_idx: {R (3, 3), t (3,) mm, f (2,) px,
                                                    c (2,) px}} with cam = R @ world + t
     annotations/Human36M_subject<S>_joint_3d.json  {action_idx: {subaction_idx: {frame_idx:
                                                    (17, 3) world mm}}}
     images/<file_name>
-    bbox_root/bbox_root_human36m_output.json       (testing with cfg.use_gt_info = False)
+    bbox_root/bbox_root_human36m_output.json       (testing with use_gt_info = False)
 
 Protocol 1 trains on subjects 1, 5, 6, 7, 8, 9 and tests on 11 with rigid alignment before the
 error ("PA MPJPE"); protocol 2 trains on 1, 5, 6, 7, 8 and tests on 9 and 11 (MPJPE).
+Entries follow the files' order, as the original: subjects in protocol order, annotations in
+file order.
 """
+import gc
 import os.path as osp
 
 import numpy as np
 
 from common.utils.errors import PoseNetError
 from common.utils.file_io import write_json
-from common.utils.pose_utils import cam2pixel, world2cam
-from data import db_utils
-from data.db_utils import H36M_ACTIONS, H36M_FLIP_PAIRS, H36M_JOINTS, H36M_SKELETON
-from main.config import cfg
+from common.utils.pose_utils import cam2pixel, root_relative_errors, world2cam
+from data import annotations
+from data.detections import bbox_root_name, read_bbox_root
+from data.entries import (check_preds, entries_to_cam, entry_3d, heatmap_geometry,
+                          processed_bbox, stack_entries)
+from data.joint_sets import H36M_ACTIONS, H36M_FLIP_PAIRS, H36M_JOINTS, H36M_SKELETON
+from data.result_files import H36M_RESULT_NAME
 
 PROTOCOL_SUBJECTS = {1: {'train': (1, 5, 6, 7, 8, 9), 'test': (11,)},
                      2: {'train': (1, 5, 6, 7, 8), 'test': (9, 11)}}
 SUBSAMPLING = {'train': 5, 'test': 64}   # keep frames with frame_idx % ratio == 0
+IMAGE_FIELDS = ('id', 'file_name', 'width', 'height', 'subject', 'action_idx', 'subaction_idx',
+                'cam_idx', 'frame_idx')
+ANNOTATION_FIELDS = ('id', 'image_id', 'bbox')
+CAMERA_FIELDS = ('R', 't', 'f', 'c')
 
 
 class Human36M:
     """Human3.6M samples of one split.
 
-    `Human36M(data_split, protocol=None, scaled_procrustes=None)`: `protocol` 1 or 2 (default the
-    class attribute `protocol` = 2); `scaled_procrustes` (default the class attribute, False):
-    protocol 1 aligns with scale as well (the usual PA-MPJPE) instead of the original's rigid
-    alignment. Entries: `img_path, img_id, action_idx, bbox (4,) px, joint_img (18, 3)
-    [x_px, y_px, Z - Z_root mm], joint_cam (18, 3) mm, joint_vis (18, 1), root_cam (3,) mm,
-    f (2,), c (2,) px`.
+    `Human36M(data_split, cfg, protocol=None, scaled_procrustes=None)`; from `cfg` (any object
+    with these fields): `data_dir`, `input_shape` (box aspect ratio), `use_gt_info` (testing:
+    ground-truth boxes and roots, else the bbox_root file), and for `evaluate` the heatmap
+    geometry `output_shape`, `depth_dim`, `bbox_3d_shape`. `protocol` 1 or 2 (default the class
+    attribute `protocol` = 2); `scaled_procrustes` (default False): protocol 1 aligns with scale
+    as well (the usual PA-MPJPE) instead of the original's rigid alignment.
+    Entries: `img_path, img_id, action_idx, bbox (4,) px, joint_img (18, 3) [x_px, y_px,
+    Z - Z_root mm], joint_cam (18, 3) mm, joint_vis (18, 1), root_cam (3,) mm, root_vis (the
+    annotation's Pelvis visibility, 1 when absent), f (2,), c (2,) px`.
     """
     protocol = 2
     scaled_procrustes = False
@@ -51,8 +64,8 @@ class Human36M:
     lshoulder_idx = H36M_JOINTS.index('L_Shoulder')
     rshoulder_idx = H36M_JOINTS.index('R_Shoulder')
 
-    def __init__(self, data_split, protocol=None, scaled_procrustes=None):
-        db_utils.check_split('Human36M', data_split, ('train', 'test'))
+    def __init__(self, data_split, cfg, protocol=None, scaled_procrustes=None):
+        annotations.check_split('Human36M', data_split, ('train', 'test'))
         self.data_split = data_split
         if protocol is not None:
             self.protocol = protocol
@@ -60,10 +73,14 @@ class Human36M:
             raise PoseNetError(f"Human36M protocol {self.protocol!r}: use 1 or 2")
         if scaled_procrustes is not None:
             self.scaled_procrustes = bool(scaled_procrustes)
-        root = db_utils.dataset_dir('Human36M')
+        self.data_dir = cfg.data_dir
+        self.input_shape = tuple(cfg.input_shape)
+        self.use_gt_info = bool(cfg.use_gt_info) or data_split == 'train'
+        self.heatmap = heatmap_geometry(cfg)
+        root = annotations.dataset_dir(self.data_dir, 'Human36M')
         self.img_dir = osp.join(root, 'images')
         self.annot_path = osp.join(root, 'annotations')
-        self.human_bbox_root_dir = osp.join(root, 'bbox_root', 'bbox_root_human36m_output.json')
+        self.human_bbox_root_dir = osp.join(root, 'bbox_root', bbox_root_name('Human36M'))
         self.data = self.load_data()
 
     def get_subject(self):
@@ -80,66 +97,90 @@ class Human36M:
                   joint_coord[..., self.rshoulder_idx, :]) / 2
         return np.concatenate([joint_coord, thorax[..., None, :]], axis=-2)
 
-    def _subject_file(self, subject, kind):
+    def subject_file(self, subject, kind):
+        """`annotations/Human36M_subject<subject>_<kind>.json` (kind: data, camera, joint_3d)."""
         return osp.join(self.annot_path, f'Human36M_subject{subject}_{kind}.json')
 
     def load_data(self):
         subjects = self.get_subject()
-        ratio = self.get_subsampling_ratio()
         print(f'Load data of H36M Protocol {self.protocol} ({self.data_split}, subjects '
               f'{", ".join(map(str, subjects))})')
-        annots, cameras, joints = [], {}, {}
-        for subject in subjects:
-            annots.append(db_utils.load_json(self._subject_file(subject, 'data'),
-                                             'Human36M annotation file'))
-            cameras[subject] = db_utils.load_json(self._subject_file(subject, 'camera'),
-                                                  'Human36M camera file')
-            joints[subject] = db_utils.load_json(self._subject_file(subject, 'joint_3d'),
-                                                 'Human36M joint file')
-        db = db_utils.merge_coco(annots)
-
         bbox_root = None
-        if self.data_split == 'test' and not cfg.use_gt_info:
+        if not self.use_gt_info:
             print('Get bounding box and root from ' + self.human_bbox_root_dir)
-            bbox_root = {str(r['image_id']): r
-                         for r in db_utils.load_bbox_root(self.human_bbox_root_dir)}
+            bbox_root = {str(r['image_id']): r for r in read_bbox_root(self.human_bbox_root_dir)}
         else:
             print('Get bounding box and root from groundtruth')
 
-        # pick the annotations of this split, gather their world joints per camera
-        picked = []
-        for aid in sorted(db.anns):
-            ann = db.anns[aid]
-            img = db.imgs[ann['image_id']]
-            if img['subject'] not in subjects or img['frame_idx'] % ratio != 0:
+        # Millions of small parsed lists make Python's cyclic collector run again and again
+        # while nothing here forms cycles: keep it out of the loading.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            data = []
+            for subject in subjects:
+                data += self.load_subject(subject, bbox_root)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return data
+
+    def load_subject(self, subject, bbox_root):
+        """Entries of one subject, in annotation-file order (its raw JSON is freed after)."""
+        ratio = self.get_subsampling_ratio()
+        data_path = self.subject_file(subject, 'data')
+        what = 'Human36M annotation file'
+        annot = annotations.check_coco_dict(
+            annotations.load_json(data_path, what, self.data_dir), data_path, what,
+            IMAGE_FIELDS, ANNOTATION_FIELDS)
+        cameras = self.load_cameras(subject)
+        joint_path = self.subject_file(subject, 'joint_3d')
+        joints = annotations.load_json(joint_path, 'Human36M joint file', self.data_dir)
+        if not isinstance(joints, dict):
+            raise annotations.structure_error(joint_path, 'Human36M joint file',
+                                              "expected {action_idx: {subaction_idx: "
+                                              "{frame_idx: 17x3}}}")
+
+        imgs = {img['id']: img for img in annot['images']
+                if img['subject'] == subject and img['frame_idx'] % ratio == 0}
+        picked, world = [], []
+        for ann in annot['annotations']:
+            img = imgs.get(ann['image_id'])
+            if img is None:
                 continue
             try:
-                world = joints[img['subject']][str(img['action_idx'])][
-                    str(img['subaction_idx'])][str(img['frame_idx'])]
-            except KeyError:
+                world.append(joints[str(img['action_idx'])][str(img['subaction_idx'])][
+                    str(img['frame_idx'])])
+            except (KeyError, TypeError):
                 raise PoseNetError(
-                    f"{self._subject_file(img['subject'], 'joint_3d')}: no joints for action "
-                    f"{img['action_idx']} subaction {img['subaction_idx']} frame "
-                    f"{img['frame_idx']} (image {img['id']})") from None
-            picked.append((ann, img, world))
+                    f"{joint_path}: no joints for action {img['action_idx']} subaction "
+                    f"{img['subaction_idx']} frame {img['frame_idx']} (image {img['id']})"
+                ) from None
+            picked.append((ann, img))
+        del annot, joints, imgs
         if not picked:
             return []
+        try:
+            joint_world = self.add_thorax(np.asarray(world, dtype=np.float64).reshape(-1, 17, 3))
+        except ValueError:
+            raise annotations.structure_error(joint_path, 'Human36M joint file',
+                                              'every frame needs 17x3 joints') from None
 
         # world -> camera -> image for all picked samples at once, camera by camera
-        joint_world = self.add_thorax(np.asarray([w for _, _, w in picked], dtype=np.float64))
+        cam_idx = np.array([str(img['cam_idx']) for _, img in picked])
         joint_cam = np.empty_like(joint_world)
         joint_px = np.empty_like(joint_world)
-        cam_keys = [(img['subject'], str(img['cam_idx'])) for _, img, _ in picked]
-        params = {}
-        for key in set(cam_keys):
-            sel = np.array([k == key for k in cam_keys])
-            cam = self._camera(cameras, *key)
-            params[key] = cam
+        for key in np.unique(cam_idx):
+            if key not in cameras:
+                raise annotations.structure_error(self.subject_file(subject, 'camera'),
+                                                  'Human36M camera file', f"no camera {key}")
+            sel = cam_idx == key
+            cam = cameras[key]
             joint_cam[sel] = world2cam(joint_world[sel], cam['R'], cam['t'])
             joint_px[sel] = cam2pixel(joint_cam[sel], cam['f'], cam['c'])
 
         data = []
-        for n, ((ann, img, _), key) in enumerate(zip(picked, cam_keys)):
+        for n, (ann, img) in enumerate(picked):
             if bbox_root is not None:
                 rec = bbox_root.get(str(img['id']))
                 if rec is None:
@@ -148,25 +189,41 @@ class Human36M:
                                        "every test image")
                 bbox = rec['bbox']        # already processed by RootNet's pipeline
             else:
-                bbox = db_utils.processed_bbox(ann, img)
+                bbox = processed_bbox(ann, img, self.input_shape)
                 if bbox is None:
                     continue
-            entry = db_utils.entry_3d(osp.join(self.img_dir, img['file_name']), bbox,
-                                      joint_cam[n], joint_px[n], self.root_idx,
-                                      params[key]['f'], params[key]['c'],
-                                      img_id=img['id'], action_idx=img['action_idx'])
+            cam = cameras[cam_idx[n]]
+            vis = ann.get('keypoints_vis')
+            root_vis = float(vis[self.root_idx]) if isinstance(vis, list) and vis else 1.0
+            entry = entry_3d(osp.join(self.img_dir, img['file_name']), bbox, joint_cam[n],
+                             joint_px[n], self.root_idx, cam['f'], cam['c'], img_id=img['id'],
+                             action_idx=img['action_idx'], root_vis=root_vis)
             if bbox_root is not None:
                 entry['root_cam'] = rec['root_cam']
             data.append(entry)
         return data
 
-    def _camera(self, cameras, subject, cam_idx):
-        try:
-            cam = cameras[subject][cam_idx]
-            return {k: np.asarray(cam[k], dtype=np.float64) for k in ('R', 't', 'f', 'c')}
-        except KeyError as exc:
-            raise PoseNetError(f"{self._subject_file(subject, 'camera')}: camera {cam_idx} "
-                               f"lacks {exc} (needs R, t, f, c)") from None
+    def load_cameras(self, subject):
+        """`{cam_idx (str): {'R' (3, 3), 't' (3,), 'f' (2,), 'c' (2,)}}` float64 of a subject."""
+        path = self.subject_file(subject, 'camera')
+        what = 'Human36M camera file'
+        raw = annotations.load_json(path, what, self.data_dir)
+        if not isinstance(raw, dict) or not raw:
+            raise annotations.structure_error(path, what, "expected {cam_idx: {R, t, f, c}}")
+        cameras = {}
+        for key, cam in raw.items():
+            missing = [k for k in CAMERA_FIELDS if not isinstance(cam, dict) or k not in cam]
+            if missing:
+                raise annotations.structure_error(path, what, f"camera {key} lacks "
+                                                              f"'{missing[0]}'")
+            try:
+                cameras[str(key)] = {k: np.asarray(cam[k], dtype=np.float64).reshape(shape)
+                                     for k, shape in zip(CAMERA_FIELDS, ((3, 3), (3,), (2,),
+                                                                         (2,)))}
+            except (TypeError, ValueError):
+                raise annotations.structure_error(path, what, f"camera {key} needs R 3x3, t 3, "
+                                                              "f 2, c 2 numbers") from None
+        return cameras
 
     def evaluate(self, preds, result_dir):
         """Root-relative 3D error of `preds (N, 18, 3)` (heatmap space, data order).
@@ -177,14 +234,14 @@ class Human36M:
         joint_cam (17, 3) root-relative mm, bbox, root_cam}`) to `result_dir` atomically.
         """
         print('Evaluation start...')
-        preds = db_utils.check_preds(preds, len(self.data), self.joint_num, 'Human36M')
-        _, pred_cam = db_utils.predictions_to_cam(self.data, preds)
-        gt_cam = db_utils.stack_entries(self.data, 'joint_cam', (self.joint_num, 3))
+        preds = check_preds(preds, len(self.data), self.joint_num, 'Human36M')
+        _, pred_cam = entries_to_cam(self.data, preds, *self.heatmap)
+        gt_cam = stack_entries(self.data, 'joint_cam', (self.joint_num, 3))
         align = None
         if self.protocol == 1:
             align = 'scaled' if self.scaled_procrustes else 'rigid'
-        error, pred_rel, _ = db_utils.root_relative_errors(pred_cam, gt_cam, self.root_idx,
-                                                           self.eval_joint, align)
+        error, pred_rel, _ = root_relative_errors(pred_cam, gt_cam, self.root_idx,
+                                                  self.eval_joint, align)
 
         metric = 'MPJPE' if align is None else ('PA MPJPE (scaled)' if align == 'scaled'
                                                 else 'PA MPJPE')
@@ -203,7 +260,7 @@ class Human36M:
                       'bbox': np.asarray(e['bbox']).tolist(),
                       'root_cam': np.asarray(e['root_cam']).tolist()}
                      for e, p in zip(self.data, pred_rel)]
-        output_path = osp.join(result_dir, 'bbox_root_pose_human36m_output.json')
+        output_path = osp.join(result_dir, H36M_RESULT_NAME)
         write_json(output_path, pred_save)
         print('Test result is saved at ' + output_path)
         per_joint = error.mean(axis=0) if len(error) else np.full(len(self.eval_joint), np.nan)
@@ -212,3 +269,4 @@ class Human36M:
                 'per_joint': {self.joints_name[j]: float(v)
                               for j, v in zip(self.eval_joint, per_joint)},
                 'num_samples': len(self.data), 'result_path': output_path}
+

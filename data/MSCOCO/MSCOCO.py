@@ -1,6 +1,6 @@
 """MS COCO 2017 keypoints (SPEC section 6): 2D training set; test set for a MuCo-trained model.
 
-Files under `<cfg.data_dir>/MSCOCO/`:
+Files under `<data_dir>/MSCOCO/`:
     annotations/person_keypoints_train2017.json, images/train2017/   training
     annotations/person_keypoints_val2017.json,   images/val2017/     testing (image sizes)
     bbox_root/bbox_root_coco_output.json                             testing (boxes, roots)
@@ -13,15 +13,14 @@ import os.path as osp
 import numpy as np
 
 from common.utils.errors import PoseNetError
-from data import db_utils
-from data.db_utils import COCO_FLIP_PAIRS, COCO_JOINTS, COCO_KEYPOINT_NUM, COCO_SKELETON
+from data import annotations
+from data.detections import bbox_root_name, read_bbox_root
+from data.entries import boxed_annotations, detected_entries, entry_2d, heatmap_geometry
+from data.joint_sets import (COCO_FLIP_PAIRS, COCO_JOINTS, COCO_KEYPOINT_NUM, COCO_SKELETON,
+                             MuCoOutputJoints)
+from data.result_files import coco_key, export_pose_mats
 
 FOCAL = (1500., 1500.)   # px, the assumed camera of COCO images
-
-
-def image_key(img_path):
-    """`.mat` variable of an image: `coco_<stem>`, e.g. `coco_000000000139`."""
-    return 'coco_' + db_utils.image_stem(img_path)
 
 
 def virtual_camera(img):
@@ -30,7 +29,8 @@ def virtual_camera(img):
 
 
 class MSCOCO:
-    """COCO samples.
+    """COCO samples. `MSCOCO(data_split, cfg)`; from `cfg`: `data_dir`, `input_shape`, and for
+    `evaluate` `output_shape`, `depth_dim`, `bbox_3d_shape`.
 
     Training (`'train'`): 19 joints (COCO's 17 + Thorax + Pelvis, each the mean of the
     shoulders / hips with visibility = product of theirs). Entries: `img_path, bbox, joint_img
@@ -42,14 +42,17 @@ class MSCOCO:
     """
     joints_have_depth = False
 
-    def __init__(self, data_split):
-        db_utils.check_split('MSCOCO', data_split, ('train', 'test'))
+    def __init__(self, data_split, cfg):
+        annotations.check_split('MSCOCO', data_split, ('train', 'test'))
         self.data_split = data_split
-        root = db_utils.dataset_dir('MSCOCO')
+        self.data_dir = cfg.data_dir
+        self.input_shape = tuple(cfg.input_shape)
+        self.heatmap = heatmap_geometry(cfg)
+        root = annotations.dataset_dir(self.data_dir, 'MSCOCO')
         self.img_dir = osp.join(root, 'images')
         self.train_annot_path = osp.join(root, 'annotations', 'person_keypoints_train2017.json')
         self.test_annot_path = osp.join(root, 'annotations', 'person_keypoints_val2017.json')
-        self.human_3d_bbox_root_dir = osp.join(root, 'bbox_root', 'bbox_root_coco_output.json')
+        self.human_3d_bbox_root_dir = osp.join(root, 'bbox_root', bbox_root_name('MSCOCO'))
         if data_split == 'train':
             self.joint_num = len(COCO_JOINTS)
             self.joints_name = COCO_JOINTS
@@ -61,7 +64,7 @@ class MSCOCO:
             self.rhip_idx = COCO_JOINTS.index('R_Hip')
         else:
             # a MuCo-trained model: outputs MuCo's 21 joints, MuPoTS' 17 are evaluated
-            out = db_utils.MuCoOutputJoints
+            out = MuCoOutputJoints
             self.joint_num, self.joints_name = out.joint_num, out.joints_name
             self.original_joint_num = out.original_joint_num
             self.original_joints_name = out.original_joints_name
@@ -81,25 +84,30 @@ class MSCOCO:
         return self._load_test()
 
     def _load_train(self):
-        db = db_utils.load_coco(self.train_annot_path, 'MSCOCO annotation file')
+        db = annotations.load_coco(self.train_annot_path, 'MSCOCO annotation file',
+                                   self.data_dir, ('id', 'file_name', 'width', 'height'),
+                                   ('id', 'image_id', 'bbox', 'keypoints', 'num_keypoints',
+                                    'iscrowd'))
         data = []
-        for ann, img, bbox in db_utils.boxed_annotations(
+        for ann, img, bbox in boxed_annotations(
                 db, lambda a: a['image_id'] not in db.imgs or a['iscrowd'] or
-                a['num_keypoints'] == 0):
+                a['num_keypoints'] == 0, self.input_shape):
             kps = np.asarray(ann['keypoints'], dtype=np.float64).reshape(COCO_KEYPOINT_NUM, 3)
             kps = np.concatenate([kps, [self.add_joint(kps, self.lshoulder_idx, self.rshoulder_idx),
                                         self.add_joint(kps, self.lhip_idx, self.rhip_idx)]])
             kps[:, 2] = kps[:, 2] > 0
             f, c = virtual_camera(img)
-            data.append(db_utils.entry_2d(osp.join(self.img_dir, 'train2017', img['file_name']),
-                                          bbox, kps, f=f, c=c, img_id=img['id']))
+            data.append(entry_2d(osp.join(self.img_dir, 'train2017', img['file_name']), bbox,
+                                 kps, f=f, c=c, img_id=img['id']))
         return data
 
     def _load_test(self):
-        db = db_utils.load_coco(self.test_annot_path, 'MSCOCO annotation file')
-        return db_utils.bbox_root_entries(db, self.human_3d_bbox_root_dir, self.test_annot_path,
-                                          osp.join(self.img_dir, 'val2017'),
-                                          self.original_joint_num, virtual_camera)
+        db = annotations.load_coco(self.test_annot_path, 'MSCOCO annotation file', self.data_dir,
+                                   ('id', 'file_name', 'width', 'height'), ('id', 'image_id'))
+        return detected_entries(read_bbox_root(self.human_3d_bbox_root_dir), db.imgs,
+                                osp.join(self.img_dir, 'val2017'), self.original_joint_num,
+                                virtual_camera, (self.human_3d_bbox_root_dir,
+                                                 self.test_annot_path))
 
     def evaluate(self, preds, result_dir):
         """Write `preds_2d_kpt_coco.mat` / `preds_3d_kpt_coco.mat` (SPEC section 7).
@@ -109,4 +117,4 @@ class MSCOCO:
         """
         if self.data_split != 'test':
             raise PoseNetError("MSCOCO.evaluate needs the test split (MSCOCO('test'))")
-        return db_utils.export_pose_mats(self, preds, result_dir, 'coco', image_key)
+        return export_pose_mats(self, preds, result_dir, 'coco', coco_key)[0]

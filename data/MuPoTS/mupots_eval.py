@@ -64,6 +64,7 @@ EVAL_MODES = {'all': 'all', 'all_annotated': 'all', 'matched': 'matched',
 PRED_2D_NAME = 'preds_2d_kpt_mupots.mat'
 PRED_3D_NAME = 'preds_3d_kpt_mupots.mat'
 _SEQ_RE = re.compile(r'^TS(\d+)$')
+DEFAULT_GT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'MultiPersonTestSet')
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,12 +528,9 @@ def format_table(metrics):
 # --------------------------------------------------------------------------------------------
 # helpers for the test driver and the command line
 # --------------------------------------------------------------------------------------------
-def find_kit_ground_truth(data_dir=None):
+def find_kit_ground_truth(data_dir):
     """`(gt_dir, present)`: the kit's ground truth folder `<data_dir>/MuPoTS/data/
-    MultiPersonTestSet` (default `cfg.data_dir`) and whether it holds any `TS<n>/annot.mat`."""
-    if data_dir is None:
-        from main.config import cfg
-        data_dir = cfg.data_dir
+    MultiPersonTestSet` and whether it holds any `TS<n>/annot.mat`."""
     gt_dir = osp.join(data_dir, 'MuPoTS', 'data', 'MultiPersonTestSet')
     try:
         present = bool(list_kit_sequences(gt_dir))
@@ -541,9 +539,10 @@ def find_kit_ground_truth(data_dir=None):
     return gt_dir, present
 
 
-def evaluate_if_present(result_dir, data_dir=None, verbose=True):
-    """After `MuPoTS.evaluate` wrote its `.mat` files into `result_dir`: when the kit's ground
-    truth is present, evaluate all four variants and write their CSV files into `result_dir`.
+def evaluate_if_present(pose_2d, pose_3d, data_dir, out_dir, verbose=True):
+    """`MuPoTS.evaluate`'s scoring, from memory: when the kit's ground truth is present under
+    `data_dir`, evaluate all four variants of the exported predictions `pose_2d {key: (P, 17,
+    2) px}`, `pose_3d {key: (P, 17, 3) mm}` and write their CSV files into `out_dir`.
 
     Returns None without ground truth, else `{'all_relative': metrics, 'matched_relative': ...,
     'all_absolute': ..., 'matched_absolute': ...}`.
@@ -554,14 +553,14 @@ def evaluate_if_present(result_dir, data_dir=None, verbose=True):
             print(f'MuPoTS kit ground truth not found under {gt_dir}: skipping the 3DPCK '
                   'evaluation (put the kit\'s TS<n>/annot.mat and occlusion.mat there)')
         return None
-    pred_2d, pred_3d = osp.join(result_dir, PRED_2D_NAME), osp.join(result_dir, PRED_3D_NAME)
-    preds, kit = load_predictions(pred_2d, pred_3d), load_kit(gt_dir)
+    preds = {key: (pose_2d[key], pose_3d[key]) for key in pose_2d}
+    kit = load_kit(gt_dir)
     results = {}
     for is_relative in (True, False):
         for mode in ('all', 'matched'):
             key = f"{mode}_{'relative' if is_relative else 'absolute'}"
-            results[key] = score(preds, kit, mode, is_relative, out_dir=result_dir,
-                                 verbose=verbose, where=(pred_2d, gt_dir))
+            results[key] = score(preds, kit, mode, is_relative, out_dir=out_dir,
+                                 verbose=verbose, where=('the MuPoTS predictions', gt_dir))
     return results
 
 
@@ -571,9 +570,9 @@ def parse_args(argv=None):
                     'preds_3d_kpt_mupots.mat against the official kit ground truth.')
     parser.add_argument('--pred_dir', default=osp.join('output', 'result'),
                         help='folder with the two prediction .mat files (default output/result)')
-    parser.add_argument('--gt_dir', default=None,
+    parser.add_argument('--gt_dir', default=DEFAULT_GT_DIR,
                         help='the kit\'s MultiPersonTestSet folder (default '
-                             '<data_dir>/MuPoTS/data/MultiPersonTestSet)')
+                             'data/MuPoTS/data/MultiPersonTestSet of this repository)')
     parser.add_argument('--mode', default='all', choices=['all', 'matched'],
                         help="'all': every annotated person (unmatched = wrong); "
                              "'matched': only matched people")
@@ -587,9 +586,8 @@ def parse_args(argv=None):
 def main(argv=None):
     """Command line: evaluate, print the table, write the CSV files next to the predictions."""
     args = parse_args(argv)
-    gt_dir = args.gt_dir if args.gt_dir else find_kit_ground_truth()[0]
     return evaluate_mupots(osp.join(args.pred_dir, PRED_2D_NAME),
-                           osp.join(args.pred_dir, PRED_3D_NAME), gt_dir, args.mode,
+                           osp.join(args.pred_dir, PRED_3D_NAME), args.gt_dir, args.mode,
                            not args.absolute, out_dir=args.out_dir or args.pred_dir)
 
 

@@ -38,7 +38,7 @@ from common.utils.cli import run_cli
 from common.utils.errors import PoseNetError
 from common.utils.file_io import write_json
 from common.utils.pose_utils import cam2pixel, get_bbox, world2cam
-from data.db_utils import H36M_ACTIONS      # action_idx 2..16 -> H36M_ACTIONS[action_idx - 2]
+from data.joint_sets import H36M_ACTIONS      # action_idx 2..16 -> H36M_ACTIONS[action_idx - 2]
 
 JOINT_NUM = 17
 META_NAME = 'h36m_meta.mat'

@@ -1,0 +1,91 @@
+"""Reading the datasets' annotation files (SPEC section 6).
+
+Locating a dataset's files under the data root with one clear error when one is missing, JSON
+and COCO-style annotation files (pycocotools), and checks that a parsed file has the structure
+a loader needs, so that a wrong file is named instead of silently dropping samples.
+"""
+import contextlib
+import io
+import json
+import os.path as osp
+
+from common.utils.errors import PoseNetError
+
+README_HINT = "see README.md, section 'Datasets'"
+
+
+def missing_error(path, what, data_dir):
+    """The one error for a missing dataset folder or file: names it and where to read more."""
+    return PoseNetError(
+        f"{what} not found: {path}. Put the dataset under the data root ({data_dir}; "
+        f"--cfg data_dir=... or POSENET_DATA_DIR) as described in README.md, section "
+        f"'Datasets' (or generate a synthetic one with `python tool/synthetic_data.py --out "
+        f"<data_dir>`)")
+
+
+def check_split(name, data_split, allowed):
+    """Raise PoseNetError unless `data_split` is one of `allowed` for dataset `name`."""
+    if data_split not in allowed:
+        raise PoseNetError(f"{name} has no '{data_split}' split here; use "
+                           f"{' or '.join(repr(s) for s in allowed)}")
+
+
+def dataset_dir(data_dir, name):
+    """`<data_dir>/<name>`; error when the folder is missing."""
+    path = osp.join(data_dir, name)
+    if not osp.isdir(path):
+        raise missing_error(path, f"{name} dataset folder", data_dir)
+    return path
+
+
+def load_json(path, what, data_dir):
+    """Parsed JSON of `path` (must exist; a broken file is a clear error too)."""
+    if not osp.isfile(path):
+        raise missing_error(path, what, data_dir)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        raise PoseNetError(f"{what} {path} cannot be read as JSON ({exc}); re-download or "
+                           f"regenerate it ({README_HINT})") from None
+
+
+def structure_error(path, what, problem):
+    """The one error for a parsed file of the wrong structure: names the file and the field."""
+    return PoseNetError(f"{what} {path}: {problem}; the file is not in the published format "
+                        f"(re-download or regenerate it; {README_HINT})")
+
+
+def check_coco_dict(dataset, path, what, image_fields=('id', 'file_name'),
+                    annotation_fields=('id', 'image_id', 'bbox')):
+    """Raise a clear error unless `dataset` is a COCO-style dict whose `images` and
+    `annotations` lists hold the fields a loader reads (checked on every record)."""
+    if not isinstance(dataset, dict):
+        raise structure_error(path, what, f"expected a JSON object with 'images' and "
+                                          f"'annotations', found {type(dataset).__name__}")
+    for key, fields in (('images', image_fields), ('annotations', annotation_fields)):
+        records = dataset.get(key)
+        if not isinstance(records, list):
+            raise structure_error(path, what, f"'{key}' is missing or not a list")
+        for i, rec in enumerate(records):
+            missing = [f for f in fields if not isinstance(rec, dict) or f not in rec]
+            if missing:
+                raise structure_error(path, what, f"{key}[{i}] lacks '{missing[0]}'")
+    return dataset
+
+
+def coco_from_dict(dataset):
+    """A pycocotools `COCO` index over an already parsed annotation dict (printing nothing)."""
+    from pycocotools.coco import COCO
+    db = COCO()
+    db.dataset = dataset
+    with contextlib.redirect_stdout(io.StringIO()):
+        db.createIndex()
+    return db
+
+
+def load_coco(path, what, data_dir, image_fields=('id', 'file_name'),
+              annotation_fields=('id', 'image_id', 'bbox')):
+    """pycocotools `COCO` of a COCO-style annotation file `path`, checked as `check_coco_dict`."""
+    dataset = load_json(path, what, data_dir)
+    return coco_from_dict(check_coco_dict(dataset, path, what, image_fields, annotation_fields))

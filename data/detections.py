@@ -1,0 +1,131 @@
+"""Files of detected people: DetectNet's detections and RootNet's `bbox_root` output.
+
+* detection file (COCO detection results): `[{image_id, category_id, bbox [x, y, w, h] px (as
+  detected), score}, ...]`;
+* bbox_root file (`bbox_root_<dataset>_output.json`, SPEC sections 6 and 13): `[{image_id,
+  bbox [x, y, w, h] px (already processed), root_cam [X, Y, Z] mm, score?}, ...]` — what RootNet
+  testing writes and what PoseNet testing with `use_gt_info=False`, the demo and the pipeline
+  read.
+
+Records keep file order. Every malformed file or record is one clear error naming it.
+"""
+import json
+import os.path as osp
+
+import numpy as np
+
+from common.utils.errors import PoseNetError
+from common.utils.file_io import write_json
+
+BBOX_ROOT_FORMAT = "RootNet's bbox_root_*_output.json [{image_id, bbox, root_cam}, ...]"
+DETECTION_FORMAT = 'COCO detection results [{image_id, category_id, bbox, score}, ...]'
+PERSON_CATEGORY_ID = 1      # COCO 'person'
+
+
+def bbox_root_name(dataset):
+    """File name of a dataset's bbox_root file, e.g. `bbox_root_human36m_output.json`
+    (MSCOCO: `bbox_root_coco_output.json`, as published)."""
+    short = {'MSCOCO': 'coco'}.get(dataset, dataset.lower())
+    return f'bbox_root_{short}_output.json'
+
+
+def _numbers(value, n, path, what, i, field):
+    """`value` as float64 `(n,)`, finite; else an error naming record `i` and its field."""
+    try:
+        arr = np.asarray(value, dtype=np.float64).reshape(n)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or not np.all(np.isfinite(arr)):
+        raise PoseNetError(f"{what} {path}: record {i} has {field} {value!r}; expected {n} "
+                           "finite numbers")
+    return arr
+
+
+def read_records(path, what, required, expected):
+    """A JSON list of objects holding the `required` keys; anything else is an error naming the
+    file (or the record) and the `expected` format."""
+    if not osp.isfile(path):
+        raise PoseNetError(f"{what} not found: {path}")
+    try:
+        with open(path) as f:
+            records = json.load(f)
+    except (OSError, ValueError) as e:
+        raise PoseNetError(f"{what} {path} cannot be read as JSON ({e})") from None
+    if not isinstance(records, list):
+        raise PoseNetError(f"{what} {path} must be a JSON list of records: {expected}")
+    for i, r in enumerate(records):
+        if not isinstance(r, dict) or not set(required) <= set(r):
+            raise PoseNetError(f"{what} {path}: record {i} is not {{{', '.join(required)}}}; "
+                               f"expected {expected}")
+    return records
+
+
+def read_bbox_root(path, what='bbox_root file'):
+    """Records of a bbox_root file: `[{'image_id', 'bbox' (4,) px, 'root_cam' (3,) mm,
+    'score' (float, 1.0 when absent)}]` in file order."""
+    out = []
+    for i, r in enumerate(read_records(path, what, ('image_id', 'bbox', 'root_cam'),
+                                       BBOX_ROOT_FORMAT)):
+        out.append({'image_id': r['image_id'],
+                    'bbox': _numbers(r['bbox'], 4, path, what, i, 'bbox'),
+                    'root_cam': _numbers(r['root_cam'], 3, path, what, i, 'root_cam'),
+                    'score': float(r.get('score', 1.0))})
+    return out
+
+
+def write_bbox_root(path, image_ids, bbox, root_cam, score=None):
+    """Write a bbox_root file atomically: one record per person, `bbox (N, 4)` processed px,
+    `root_cam (N, 3)` mm, `score (N,)` (left out when None)."""
+    bbox = np.asarray(bbox, dtype=np.float64).reshape(-1, 4)
+    root_cam = np.asarray(root_cam, dtype=np.float64).reshape(-1, 3)
+    records = []
+    for n, image_id in enumerate(image_ids):
+        rec = {'image_id': image_id, 'bbox': bbox[n].tolist(), 'root_cam': root_cam[n].tolist()}
+        if score is not None:
+            rec['score'] = float(score[n])
+        records.append(rec)
+    write_json(path, records)
+    return path
+
+
+def read_detections(path, score_thresh=0.5, category_id=PERSON_CATEGORY_ID,
+                    what='detection file'):
+    """Person detections of a detection file: `[{'image_id', 'bbox' (4,) px, 'score' (float or
+    None)}]` in file order, keeping `category_id` (when a record has one) and
+    `score >= score_thresh` (when it has one)."""
+    out = []
+    for i, r in enumerate(read_records(path, what, ('image_id', 'bbox'), DETECTION_FORMAT)):
+        if category_id is not None and 'category_id' in r and r['category_id'] != category_id:
+            continue
+        score = r.get('score')
+        if score is not None and float(score) < score_thresh:
+            continue
+        out.append({'image_id': r['image_id'], 'bbox': _numbers(r['bbox'], 4, path, what, i,
+                                                                'bbox'),
+                    'score': None if score is None else float(score)})
+    return out
+
+
+def select_image(records, path, what, image_id=None, img_path=None):
+    """`(image_id, records of that image)` from the records of a multi-image file.
+
+    `image_id` (compared as text) when given. Otherwise: the only id of the file, or the input
+    image's file-name stem read as a number (COCO names: `000000000139.jpg` -> 139).
+    """
+    ids = list(dict.fromkeys(r['image_id'] for r in records))
+    chosen = None
+    if image_id is not None:
+        chosen = next((i for i in ids if str(i) == str(image_id)), None)
+        if chosen is None:
+            raise PoseNetError(f"{what} {path} has no record with image_id {image_id} "
+                               f"(it holds {len(ids)} image id(s), e.g. {ids[:5]})")
+    elif len(ids) == 1:
+        chosen = ids[0]
+    elif img_path is not None:
+        stem = osp.splitext(osp.basename(img_path))[0]
+        if stem.isdigit():
+            chosen = next((i for i in ids if str(i) == str(int(stem))), None)
+    if chosen is None:
+        raise PoseNetError(f"{what} {path} holds records of {len(ids)} images; choose one with "
+                           f"--image_id (e.g. {ids[:5]})")
+    return chosen, [r for r in records if str(r['image_id']) == str(chosen)]

@@ -1,0 +1,122 @@
+"""Dataset entries: one person sample each, as every dataset class builds them (SPEC section 5).
+
+An entry is a dict with `img_path`, `bbox` (processed, `[x, y, w, h]` px), `joint_img (J, 3)`
+`[x_px, y_px, z_rel_mm]` and `joint_vis (J, 1)`; 3D sets add `joint_cam (J, 3)` mm,
+`root_cam (3,)` mm, `f (2,)` and `c (2,)` px. Here: building entries from annotations, and
+reading the per-entry arrays back as batches (for evaluation).
+"""
+import os.path as osp
+
+import numpy as np
+
+from common.utils.errors import PoseNetError
+from common.utils.pose_utils import heatmap_to_cam, process_bbox
+
+
+def entry_3d(img_path, bbox, joint_cam, joint_xy, root_idx, f, c, **extra):
+    """A data entry of a 3D set from camera joints `(J, 3)` mm and their pixels `(J, 2)`.
+
+    `joint_img = [x_px, y_px, Z - Z_root]`, `joint_vis` ones, `root_cam = joint_cam[root_idx]`.
+    """
+    joint_cam = np.asarray(joint_cam, dtype=np.float64)
+    root_cam = joint_cam[root_idx].copy()
+    joint_img = np.concatenate([np.asarray(joint_xy, dtype=np.float64)[:, :2],
+                                joint_cam[:, 2:] - root_cam[2]], axis=1)
+    entry = {'img_path': img_path, 'bbox': bbox, 'joint_img': joint_img, 'joint_cam': joint_cam,
+             'joint_vis': np.ones((len(joint_cam), 1)), 'root_cam': root_cam,
+             'f': np.asarray(f, dtype=np.float64).reshape(2),
+             'c': np.asarray(c, dtype=np.float64).reshape(2)}
+    entry.update(extra)
+    return entry
+
+
+def entry_2d(img_path, bbox, keypoints, **extra):
+    """A data entry of a 2D set from `(J, 3)` `[x_px, y_px, visibility]` keypoints.
+
+    `joint_img = [x, y, 0]`, `joint_vis = visibility` `(J, 1)` (the original's convention).
+    """
+    joint_img = np.array(keypoints, dtype=np.float64).reshape(-1, 3)
+    joint_vis = joint_img[:, 2:].copy()
+    joint_img[:, 2] = 0
+    entry = {'img_path': img_path, 'bbox': bbox, 'joint_img': joint_img, 'joint_vis': joint_vis}
+    entry.update(extra)
+    return entry
+
+
+def detected_entries(records, imgs, img_dir, joint_num, camera, where):
+    """Test entries, one per record of a DetectNet/RootNet `bbox_root` file, in file order.
+
+    `records`: `data.detections.read_bbox_root` output; `imgs`: `{image_id: image dict}` of the
+    annotation file; `camera(img)` -> `(f, c)` px; `where`: `(bbox_root path, annotation path)`
+    for the error. Each entry: `img_path` (`img_dir/<file_name>`), `img_id`, the record's
+    processed `bbox` and `root_cam` mm, `f`, `c`, and zero placeholders
+    `joint_img/joint_cam (joint_num, 3)`, `joint_vis (joint_num, 1)`.
+    """
+    data = []
+    for rec in records:
+        img = imgs.get(rec['image_id'])
+        if img is None:
+            raise PoseNetError(f"{where[0]}: image_id {rec['image_id']} is not in {where[1]}; "
+                               "the two files must belong together")
+        f, c = camera(img)
+        data.append({'img_path': osp.join(img_dir, img['file_name']), 'img_id': img['id'],
+                     'bbox': rec['bbox'], 'root_cam': rec['root_cam'],
+                     'joint_img': np.zeros((joint_num, 3)), 'joint_cam': np.zeros((joint_num, 3)),
+                     'joint_vis': np.zeros((joint_num, 1)),
+                     'f': np.asarray(f, dtype=np.float64).reshape(2),
+                     'c': np.asarray(c, dtype=np.float64).reshape(2)})
+    return data
+
+
+def processed_bbox(ann, img, input_shape):
+    """`process_bbox` of an annotation's box in its image (None when nothing of it is inside)."""
+    return process_bbox(np.asarray(ann['bbox'], dtype=np.float64), img['width'], img['height'],
+                        input_shape)
+
+
+def boxed_annotations(db, skip, input_shape):
+    """`(ann, img, bbox)` of every annotation of `db` (a COCO index) in file order, except those
+    where `skip(ann)` is true or whose processed box is None (nothing inside the image)."""
+    for aid in db.anns:
+        ann = db.anns[aid]
+        if skip(ann):
+            continue
+        img = db.imgs[ann['image_id']]
+        bbox = processed_bbox(ann, img, input_shape)
+        if bbox is not None:
+            yield ann, img, bbox
+
+
+def stack_entries(data, key, shape):
+    """`np.stack` of `entry[key]` over the entries, `(N, *shape)` float64 (empty-safe)."""
+    if not data:
+        return np.zeros((0,) + tuple(shape))
+    return np.stack([np.asarray(e[key], dtype=np.float64).reshape(shape) for e in data])
+
+
+def entries_to_cam(data, coord_hm, output_shape, depth_dim, bbox_3d_shape):
+    """`heatmap_to_cam` of network outputs `(N, J, 3)` with each entry's own `bbox`,
+    `root_cam[2]`, `f`, `c`; returns `(pixel (N, J, 3), cam (N, J, 3) mm)`."""
+    return heatmap_to_cam(coord_hm, stack_entries(data, 'bbox', (4,)),
+                          stack_entries(data, 'root_cam', (3,))[:, 2],
+                          stack_entries(data, 'f', (2,)), stack_entries(data, 'c', (2,)),
+                          output_shape, depth_dim, bbox_3d_shape)
+
+
+def heatmap_geometry(cfg):
+    """`(output_shape, depth_dim, bbox_3d_shape)` of a config: what a test set needs to map
+    network outputs back to the image and camera (`entries_to_cam`)."""
+    return tuple(cfg.output_shape), int(cfg.depth_dim), tuple(cfg.bbox_3d_shape)
+
+
+def check_preds(preds, num_samples, joint_num, name):
+    """`preds` as float64 `(N, joint_num, 3)`; PoseNetError when it does not fit the test set."""
+    preds = np.asarray(preds, dtype=np.float64)
+    if preds.ndim != 3 or preds.shape[1:] != (joint_num, 3) or len(preds) != num_samples:
+        raise PoseNetError(f"{name}.evaluate: predictions have shape {preds.shape}, expected "
+                           f"({num_samples}, {joint_num}, 3) — one per test sample, in data "
+                           "order")
+    if not np.all(np.isfinite(preds)):
+        raise PoseNetError(f"{name}.evaluate: the predictions hold NaN or inf values; the model "
+                           "is broken (check the snapshot and the training log)")
+    return preds

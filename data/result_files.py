@@ -1,0 +1,95 @@
+"""Result files of testing: names, image keys and the `.mat` export (SPEC sections 6 and 7).
+
+* Human36M: `bbox_root_pose_human36m_output.json` (list of `{image_id, joint_cam (17, 3)
+  root-relative mm, bbox, root_cam}`);
+* MuPoTS / MSCOCO: `preds_2d_kpt_<mupots|coco>.mat` and `preds_3d_kpt_<mupots|coco>.mat`, one
+  variable per image holding `(persons, 17, 2)` px / `(persons, 17, 3)` camera mm.
+  **compat**: the variable names are the MATLAB scripts' image keys — MuPoTS `TS1_img_000000`
+  for `TS1/img_000000.jpg` (frame numbers 0-based, 6 digits), COCO `coco_000000000139` for
+  `000000000139.jpg`.
+"""
+import os.path as osp
+import re
+
+import numpy as np
+
+from common.utils.errors import PoseNetError
+from common.utils.file_io import savemat
+from data.entries import check_preds, entries_to_cam
+
+H36M_RESULT_NAME = 'bbox_root_pose_human36m_output.json'
+_MUPOTS_KEY = re.compile(r'^TS(\d+)_img_(\d+)$')
+
+
+def pred_mat_name(dim, dataset):
+    """`preds_<2d|3d>_kpt_<dataset>.mat`, `dataset` 'mupots' or 'coco'."""
+    return f'preds_{dim}_kpt_{dataset}.mat'
+
+
+def image_stem(img_path):
+    """File name of `img_path` without folder and extension."""
+    return osp.splitext(osp.basename(img_path))[0]
+
+
+def mupots_frame_key(seq_num, frame_idx):
+    """Key of frame `frame_idx` (0-based) of sequence TS<seq_num>: `TS1_img_000000`."""
+    return f'TS{int(seq_num)}_img_{int(frame_idx):06d}'
+
+
+def mupots_key(img_path):
+    """Key of a MuPoTS image path `.../TS1/img_000000.jpg`: `<folder>_<stem>`."""
+    return osp.basename(osp.dirname(img_path)) + '_' + image_stem(img_path)
+
+
+def parse_mupots_key(key):
+    """`TS1_img_000042` -> `(1, 42)`; an error for anything else."""
+    match = _MUPOTS_KEY.match(key)
+    if match is None:
+        raise PoseNetError(f"result key {key!r} is not a MuPoTS key like 'TS1_img_000000'")
+    return int(match.group(1)), int(match.group(2))
+
+
+def coco_key(img_path):
+    """Key of a COCO image path `.../000000000139.jpg`: `coco_000000000139`."""
+    return 'coco_' + image_stem(img_path)
+
+
+def coco_key_stem(key):
+    """`coco_000000000139` -> `000000000139`; an error for anything else."""
+    if not key.startswith('coco_'):
+        raise PoseNetError(f"result key {key!r} is not a COCO key like 'coco_000000000139'")
+    return key[len('coco_'):]
+
+
+def group_by_key(keys, arrays):
+    """`{key: stacked rows}` in order of first appearance, rows in data order."""
+    groups = {}
+    for key, row in zip(keys, arrays):
+        groups.setdefault(key, []).append(row)
+    return {key: np.stack(rows) for key, rows in groups.items()}
+
+
+def export_pose_mats(db, preds, result_dir, dataset, image_key):
+    """MuPoTS / MSCOCO `evaluate`: write `preds_{2d,3d}_kpt_<dataset>.mat` (SPEC section 7).
+
+    `db`: the test set (`data`, `joint_num`, `eval_joint`, `heatmap`); `preds (N, db.joint_num,
+    3)` heatmap space in data order; the `db.eval_joint` joints are mapped to image px and
+    camera mm with each entry's box and root depth, grouped under `image_key(img_path)` and
+    saved atomically: 2D `(persons, 17, 2)` px, 3D `(persons, 17, 3)` mm.
+    Returns `(summary, pose_2d, pose_3d)`: `{'num_samples', 'num_images', 'pred_2d_path',
+    'pred_3d_path'}` and the two `{key: array}` dicts that were written.
+    """
+    name = type(db).__name__
+    print(f'{name}: evaluation start...')
+    preds = check_preds(preds, len(db.data), db.joint_num, name)
+    pixel, cam = entries_to_cam(db.data, preds[:, list(db.eval_joint)], *db.heatmap)
+    keys = [image_key(e['img_path']) for e in db.data]
+    summary = {'num_samples': len(db.data), 'num_images': len(set(keys))}
+    grouped = []
+    for dim, values in (('2d', pixel[..., :2]), ('3d', cam)):
+        path = osp.join(result_dir, pred_mat_name(dim, dataset))
+        grouped.append(group_by_key(keys, values))
+        savemat(path, grouped[-1])
+        summary[f'pred_{dim}_path'] = path
+        print(f'{name}: test result saved at {path}')
+    return summary, grouped[0], grouped[1]

@@ -1,0 +1,349 @@
+"""Trainer and Tester: what main/train.py and main/test.py run (the engine above `data/`).
+
+Devices: CPU when no GPU is chosen; one or several GPUs of one process with `DataParallel`
+(the original's `--gpu 0-1` semantics: `batch_size` per GPU); or one device per process under
+`torchrun`, with `DistributedDataParallel`, a distributed sampler, and logging and snapshots on
+rank 0 only.
+"""
+import json
+import math
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+from torch.nn.parallel import DataParallel, DistributedDataParallel
+from torch.utils.data import DataLoader
+from torch.utils.data.distributed import DistributedSampler
+
+from common.logger import ColorLogger
+from common.nets.posenet import get_pose_net
+from common.timer import Timer
+from common.utils import dist
+from common.utils.errors import PoseNetError
+from common.utils.file_io import write_json
+from common.utils.snapshot import find_snapshot_epochs, load_network, save_snapshot, snapshot_path
+from data.dataset import DatasetLoader, get_transform
+from data.multiple_datasets import MultipleDatasets
+from data.registry import build_dataset
+from main.predictor import (PoseNetPredictor, autocast_context, check_joint_count,
+                            posenet_settings, read_snapshot)
+
+
+def lr_at_epoch(epoch, lr, lr_dec_epoch, lr_dec_factor):
+    """Step schedule: `lr` divided by `lr_dec_factor` once per milestone already reached."""
+    passed = sum(1 for e in lr_dec_epoch if epoch >= e)
+    return lr / (lr_dec_factor ** passed)
+
+
+class Base:
+    """What training and testing share: config, devices, logger, model placement."""
+
+    def __init__(self, cfg, log_name):
+        self.cfg = cfg
+        self.log_name = log_name
+        self.distributed = dist.launched_by_torchrun()
+        if self.distributed:
+            self.rank, self.world_size, self.device = dist.init_distributed(cfg.gpu_ids)
+        else:
+            self.rank, self.world_size, self.device = 0, 1, cfg.device
+        self.is_main = self.rank == 0
+        if self.is_main:
+            cfg.make_dirs()
+        self.logger = ColorLogger(cfg.log_dir, log_name, enabled=self.is_main)
+        self.num_loader_gpus = 1 if self.distributed else max(1, cfg.num_gpus)
+
+    def log_config(self):
+        """Print the effective configuration into the log and write it as JSON next to the log
+        (`<log_dir>/<train|test>_config.json`), so that every run records what it ran with."""
+        if not self.is_main:
+            return
+        self.logger.info(f'Configuration:\n{self.cfg!r}')
+        name = self.log_name.replace('_logs.txt', '_config.json')
+        write_json(osp.join(self.cfg.log_dir, name),
+                   json.loads(json.dumps(self.cfg.fields(), default=str)), indent=1)
+
+    def _loader(self, dataset, is_train, ref_joints_name=None):
+        """Crops and targets of `dataset` with the model's geometry (`cfg`); training targets
+        mapped to `ref_joints_name` when given."""
+        cfg = self.cfg
+        return DatasetLoader(dataset, ref_joints_name, is_train,
+                             get_transform(cfg.pixel_mean, cfg.pixel_std),
+                             input_shape=cfg.input_shape, output_shape=cfg.output_shape,
+                             depth_dim=cfg.depth_dim, bbox_3d_shape=cfg.bbox_3d_shape)
+
+    def _place_model(self, model):
+        model = model.to(self.device)
+        if self.cfg.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.distributed:
+            ids = [self.device.index] if self.device.type == 'cuda' else None
+            return DistributedDataParallel(model, device_ids=ids)
+        if self.cfg.num_gpus > 1:
+            return DataParallel(model, device_ids=self.cfg.gpu_ids)
+        return model
+
+    def _to_device(self, tensor):
+        tensor = tensor.to(self.device, non_blocking=True)
+        if self.cfg.channels_last and tensor.dim() == 4:
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+        return tensor
+
+    def _loader_kwargs(self):
+        return dict(num_workers=self.cfg.num_thread, pin_memory=self.device.type == 'cuda',
+                    persistent_workers=False)
+
+
+class Trainer(Base):
+    """The original's training loop: `prepare_run` (resume or fresh start), `make_batch_generator`,
+    `make_model`, then `train`; one optimisation step is `train_step`."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg, 'train_logs.txt')
+        self.tot_timer, self.gpu_timer, self.read_timer = Timer(), Timer(), Timer()
+        self.resume_path = None
+        self.start_epoch = 0
+
+    def prepare_run(self, overwrite=False):
+        """Before anything is built: with `--continue` read the newest snapshot (its settings
+        set `cfg`); otherwise refuse to start over another run's snapshots unless `overwrite`
+        (then they are deleted, so that a later `--continue` cannot mix two runs)."""
+        cfg = self.cfg
+        epochs = find_snapshot_epochs(cfg.model_dir)
+        if cfg.continue_train:
+            if not epochs:
+                raise PoseNetError(f"--continue: no snapshot_<epoch>.pth.tar in {cfg.model_dir}; "
+                                   "train without --continue first, or set --cfg output_dir=...")
+            self.resume_path = snapshot_path(cfg.model_dir, epochs[-1])
+            self.resume_ckpt, _ = read_snapshot(self.resume_path, cfg)
+            self.start_epoch = int(self.resume_ckpt['epoch']) + 1
+            if self.start_epoch >= cfg.end_epoch:
+                raise PoseNetError(f"--continue: {self.resume_path} already finished epoch "
+                                   f"{self.start_epoch - 1} and end_epoch is {cfg.end_epoch}; "
+                                   f"raise it (--cfg end_epoch=N) to train further")
+        elif epochs:
+            if not overwrite:
+                raise PoseNetError(
+                    f"{cfg.model_dir} already holds the snapshots of another run (epochs "
+                    f"{', '.join(map(str, epochs))}); resume it with --continue, start over with "
+                    "--overwrite (deletes them), or train into a new folder with --cfg "
+                    "output_dir=...")
+            for epoch in epochs:
+                if self.is_main:
+                    os.remove(snapshot_path(cfg.model_dir, epoch))
+            self.logger.info(f'--overwrite: deleted the snapshots of epochs '
+                             f'{", ".join(map(str, epochs))} in {cfg.model_dir}')
+
+    def make_batch_generator(self):
+        """Mix the 3D and 2D training sets as the original (SPEC §8)."""
+        cfg = self.cfg
+        if not cfg.trainset_3d:
+            raise PoseNetError("trainset_3d is empty; at least one 3D training set is needed "
+                               "(Human36M or MuCo)")
+        self.logger.info('Creating dataset...')
+        dbs_3d = [build_dataset(name, 'train_3d', cfg) for name in cfg.trainset_3d]
+        dbs_2d = [build_dataset(name, 'train_2d', cfg) for name in cfg.trainset_2d]
+        # every set's targets in the joint set of the first 3D set: the model's joints
+        self.joints = dbs_3d[0]
+        self.joint_num = self.joints.joint_num
+        ref = self.joints.joints_name
+        sets_3d = [self._loader(db, True, None if i == 0 else ref) for i, db in enumerate(dbs_3d)]
+        sets_2d = [self._loader(db, True, ref) for db in dbs_2d]
+        groups = [MultipleDatasets(sets_3d, make_same_len=False)]
+        if sets_2d:
+            groups.append(MultipleDatasets(sets_2d, make_same_len=False))
+        for g, kind in zip(groups, ('3D', '2D')):
+            if len(g) == 0:
+                raise PoseNetError(f"the {kind} training sets hold no samples; check the data "
+                                   f"under {cfg.data_dir}")
+        self.trainset = MultipleDatasets(groups, make_same_len=True)
+
+        batch = cfg.batch_size * self.num_loader_gpus
+        self.sampler = DistributedSampler(self.trainset, shuffle=True) if self.distributed else None
+        self.itr_per_epoch = math.ceil(len(self.trainset) / self.world_size / batch)
+        self.batch_generator = DataLoader(self.trainset, batch_size=batch,
+                                          shuffle=self.sampler is None, sampler=self.sampler,
+                                          **self._loader_kwargs())
+
+    def make_model(self):
+        cfg = self.cfg
+        self.logger.info('Creating graph and optimizer...')
+        model = get_pose_net(cfg, self.resume_path is None, self.joint_num)
+        self.model = self._place_model(model)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == 'fp16')
+        if self.resume_path is not None:
+            load_network(self.model, self.resume_ckpt['network'], what=self.resume_path)
+            if self.resume_ckpt.get('optimizer'):
+                self.optimizer.load_state_dict(self.resume_ckpt['optimizer'])
+            self.logger.info(f'Load checkpoint from {self.resume_path}; resuming at epoch '
+                             f'{self.start_epoch}')
+            del self.resume_ckpt
+
+    def set_lr(self, epoch):
+        lr = lr_at_epoch(epoch, self.cfg.lr, self.cfg.lr_dec_epoch, self.cfg.lr_dec_factor)
+        for g in self.optimizer.param_groups:
+            g['lr'] = lr
+        return lr
+
+    def get_lr(self):
+        return self.optimizer.param_groups[0]['lr']
+
+    def weights_are_finite(self):
+        """True when every parameter and buffer of the model is finite (checked before a
+        snapshot is written: a step can turn weights NaN after the last finite loss)."""
+        state = self.model.state_dict()
+        return all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+    def diverged(self, what):
+        """The error for a run whose loss or weights stopped being finite."""
+        epochs = find_snapshot_epochs(self.cfg.model_dir)
+        if epochs:
+            advice = (f"the newest snapshot {snapshot_path(self.cfg.model_dir, epochs[-1])} is "
+                      "finite: resume from it with --continue and a lower lr (--cfg lr=...) or "
+                      "without amp")
+        else:
+            advice = ("no snapshot was written yet: start again with a lower lr (--cfg lr=...) "
+                      "or without amp")
+        return PoseNetError(f"{what}; training stopped, nothing was saved for this epoch ({advice})")
+
+    def save_model(self, epoch):
+        if not self.weights_are_finite():
+            raise self.diverged(f'the weights became NaN/inf during epoch {epoch}')
+        if self.is_main:
+            settings = posenet_settings(self.cfg, self.joints.joints_name, self.joints.flip_pairs,
+                                        self.joints.skeleton)
+            path = save_snapshot(snapshot_path(self.cfg.model_dir, epoch), epoch, self.model,
+                                 self.optimizer, settings)
+            self.logger.info(f'Write snapshot into {path}')
+
+    def train_step(self, input_img, joint_img, joint_vis, have_depth):
+        """One optimisation step; returns the batch's mean loss (all processes averaged)."""
+        target = {'coord': self._to_device(joint_img), 'vis': self._to_device(joint_vis),
+                  'have_depth': self._to_device(have_depth)}
+        self.optimizer.zero_grad(set_to_none=True)
+        with autocast_context(self.device, self.cfg.amp):
+            loss = self.model(self._to_device(input_img), target).float().mean()
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return dist.all_reduce_mean(loss.detach())
+
+    def train(self, progress=True):
+        """The epoch loop of the original, plus a progress bar; returns the last epoch's mean loss."""
+        from tqdm import tqdm
+        cfg = self.cfg
+        last_mean = None
+        for epoch in range(self.start_epoch, cfg.end_epoch):
+            lr = self.set_lr(epoch)
+            if self.sampler is not None:
+                self.sampler.set_epoch(epoch)
+            self.model.train()
+            self.tot_timer.tic()
+            self.read_timer.tic()
+            bar = tqdm(self.batch_generator, total=self.itr_per_epoch, desc=f'epoch {epoch}',
+                       disable=None if (progress and self.is_main) else True, leave=False)
+            losses = []
+            for itr, (input_img, joint_img, joint_vis, have_depth) in enumerate(bar):
+                self.read_timer.toc()
+                self.gpu_timer.tic()
+                loss = self.train_step(input_img, joint_img, joint_vis, have_depth)
+                loss_value = loss.item()
+                self.gpu_timer.toc()
+                if not math.isfinite(loss_value):
+                    raise self.diverged(f"loss became {loss_value} at epoch {epoch} "
+                                        f"iteration {itr}")
+                losses.append(loss_value)
+                self.logger.info(' '.join([
+                    f'Epoch {epoch}/{cfg.end_epoch} itr {itr}/{self.itr_per_epoch}:',
+                    f'lr: {lr:g}',
+                    f'speed: {self.tot_timer.average_time:.2f}({self.gpu_timer.average_time:.2f}s '
+                    f'r{self.read_timer.average_time:.2f})s/itr',
+                    f'{self.tot_timer.average_time / 3600. * self.itr_per_epoch:.2f}h/epoch',
+                    f'loss_coord: {loss_value:.4f}',
+                ]))
+                self.tot_timer.toc()
+                self.tot_timer.tic()
+                self.read_timer.tic()
+            bar.close()
+            if self.distributed:  # one line from every process, so a user sees that all ran
+                print(f'rank {self.rank}/{self.world_size}: epoch {epoch} done, '
+                      f'{len(losses)} iterations on {self.device}', flush=True)
+            self.save_model(epoch)
+            dist.barrier()
+            last_mean = float(np.mean(losses)) if losses else float('nan')
+        return last_mean
+
+
+class Tester(Base):
+    """Runs a snapshot over `cfg.testset` in data order and evaluates it.
+
+    The snapshot is read first: its `model_settings` (when it has them) set the model fields of
+    `cfg` (a contradicting `--cfg` is an error), so that the test set is cropped and mapped back
+    with the geometry the model was trained with.
+    """
+
+    def __init__(self, cfg, test_epoch):
+        if dist.launched_by_torchrun():
+            raise PoseNetError("test.py runs in one process (use --gpu 0-3 for several GPUs); "
+                               "do not launch it with torchrun")
+        super().__init__(cfg, 'test_logs.txt')
+        self.test_epoch = int(test_epoch)
+
+    def snapshot_file(self):
+        """`<model_dir>/snapshot_<test_epoch>.pth.tar`; an error listing the epochs present."""
+        path = snapshot_path(self.cfg.model_dir, self.test_epoch)
+        if not osp.isfile(path):
+            epochs = find_snapshot_epochs(self.cfg.model_dir)
+            have = f"available epochs: {', '.join(map(str, epochs))}" if epochs else \
+                "that folder holds no snapshot"
+            raise PoseNetError(f"snapshot for --test_epoch {self.test_epoch} not found: {path} "
+                               f"({have}); train first or copy the snapshot there")
+        return path
+
+    def load_snapshot(self):
+        """Read the snapshot and apply its settings to `cfg` (before the test set is built)."""
+        self.snapshot = self.snapshot_file()
+        self.logger.info(f'Load checkpoint from {self.snapshot}')
+        self.ckpt, self.settings = read_snapshot(self.snapshot, self.cfg)
+
+    def make_batch_generator(self):
+        self.logger.info('Creating dataset...')
+        self.testset = build_dataset(self.cfg.testset, 'test', self.cfg)
+        self.joint_num = self.testset.joint_num
+        self.flip_pairs = self.testset.flip_pairs
+        self.batch_generator = DataLoader(self._loader(self.testset, False),
+                                          batch_size=self.cfg.test_batch_size *
+                                          self.num_loader_gpus, shuffle=False,
+                                          **self._loader_kwargs())
+
+    def make_model(self):
+        check_joint_count(self.settings, self.joint_num, self.snapshot,
+                          f'testset {self.cfg.testset}')
+        model = get_pose_net(self.cfg, False, self.joint_num)
+        load_network(model, self.ckpt['network'], what=self.snapshot)
+        self.model = self._place_model(model).eval()
+        self.predictor = PoseNetPredictor(self.model, self.cfg,
+                                          self.flip_pairs if self.cfg.flip_test else None,
+                                          self.device)
+
+    def predict_all(self, progress=True):
+        """Network outputs `(N, J, 3)` (heatmap space) for the whole test set, in data order."""
+        from tqdm import tqdm
+        bar = tqdm(self.batch_generator, desc='test', disable=None if progress else True,
+                   leave=False)
+        preds = [self.predictor.predict_crops(input_img) for input_img in bar]
+        bar.close()
+        return np.concatenate(preds, axis=0) if preds else np.zeros((0, self.joint_num, 3))
+
+    def evaluate(self, preds):
+        """The test set's own evaluation (its metrics dict); a NaN result is an error, never a
+        reported number."""
+        metrics = self.testset.evaluate(preds, self.cfg.result_dir)
+        error = metrics.get('error')
+        if error is not None and not math.isfinite(error):
+            raise PoseNetError(f"the {metrics.get('metric', 'error')} on {self.cfg.testset} is "
+                               f"{error} ({metrics.get('num_samples')} samples); nothing to "
+                               "report — check that the test set holds samples and the snapshot "
+                               "is finite")
+        return metrics

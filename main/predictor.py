@@ -1,0 +1,162 @@
+"""PoseNet inference: the one seam that test, demo, benchmark and the Python pipeline use.
+
+    predictor = PoseNetPredictor.from_snapshot('snapshot_24.pth.tar', cfg)
+    out = predictor(img_bgr, bbox_processed, root_depth, focal, princpt)
+    out['pose_3d']        # (N, J, 3) camera mm
+
+A predictor holds one network in eval mode, the geometry it was trained with (from the snapshot
+when it carries `model_settings`, else from `cfg`), its joint set, the device and the options
+(flip test, mixed precision, channels_last). It crops the boxes of an image exactly as testing
+does (no augmentation, the original's input normalisation), runs all people in one batch and
+maps the heatmap outputs to image pixels and camera millimetres with
+`common.utils.pose_utils.heatmap_to_cam`.
+"""
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from common.nets.posenet import flip_back, get_pose_net
+from common.utils.errors import PoseNetError
+from common.utils.pose_utils import heatmap_to_cam
+from common.utils.snapshot import load_network, load_snapshot, snapshot_settings
+from data.dataset import generate_patch_image, get_transform
+
+AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+def autocast_context(device, amp):
+    """Mixed-precision context for `cfg.amp` ('none', 'bf16', 'fp16')."""
+    if amp not in AMP_DTYPES:
+        raise PoseNetError(f"amp={amp!r} is not an option; choose 'none', 'bf16' or 'fp16'")
+    if AMP_DTYPES[amp] is None:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])
+
+
+def posenet_settings(cfg, joints_name, flip_pairs, skeleton):
+    """The `model_settings` a PoseNet snapshot stores: `cfg.model_settings()` plus the network
+    name and its joint set (lists, so that `torch.load(weights_only=True)` reads them)."""
+    settings = cfg.model_settings()
+    settings.update(network='PoseNet', joints_name=list(joints_name),
+                    flip_pairs=[list(p) for p in flip_pairs],
+                    skeleton=[list(p) for p in skeleton])
+    return settings
+
+
+def read_snapshot(path, cfg, network='PoseNet'):
+    """Load a snapshot and make `cfg` follow the settings it was trained with.
+
+    Returns `(ckpt, settings)`; `settings` is None for snapshots without `model_settings` (the
+    official ones: `cfg` stays as it is). A `--cfg` value that contradicts the snapshot, or a
+    snapshot of another network, is one clear error.
+    """
+    ckpt = load_snapshot(path)
+    settings = snapshot_settings(ckpt)
+    if settings is not None:
+        if settings.get('network', network) != network:
+            raise PoseNetError(f"{path} is a {settings['network']} snapshot, not a {network} "
+                               "one; pass the right file")
+        cfg.apply_model_settings(settings, path)
+    return ckpt, settings
+
+
+def joint_set(settings, default):
+    """`(joints_name, flip_pairs, skeleton)` of a snapshot's settings, else of `default` (an
+    object with those attributes, e.g. a dataset class)."""
+    if settings is not None and settings.get('joints_name'):
+        return (tuple(settings['joints_name']),
+                tuple(tuple(p) for p in settings.get('flip_pairs', ())),
+                tuple(tuple(p) for p in settings.get('skeleton', ())))
+    return (tuple(default.joints_name), tuple(tuple(p) for p in default.flip_pairs),
+            tuple(tuple(p) for p in default.skeleton))
+
+
+def check_joint_count(settings, joint_num, path, what):
+    """Error when a snapshot's joint set does not have `joint_num` joints (e.g. a Human36M
+    18-joint model tested on MuPoTS, whose outputs are MuCo's 21)."""
+    if settings is not None and settings.get('joints_name') and \
+            len(settings['joints_name']) != joint_num:
+        raise PoseNetError(f"{path} was trained on {len(settings['joints_name'])} joints, but "
+                           f"{what} needs a {joint_num}-joint model; pick a matching snapshot")
+
+
+class PoseNetPredictor:
+    """PoseNet inference on crops, or on an image and its person boxes.
+
+    `model`: PoseNet (any module mapping `(N, 3, H_in, W_in)` crops to `(N, J, 3)` heatmap
+    coordinates) in eval mode on `device`; `cfg`: its geometry (`input_shape`, `output_shape`,
+    `depth_dim`, `bbox_3d_shape`, `pixel_mean`, `pixel_std`) and options (`amp`,
+    `channels_last`); `flip_pairs`: the joint pairs swapped by flip test, None = no flip test.
+    """
+
+    def __init__(self, model, cfg, flip_pairs=None, device=None):
+        self.model = model
+        self.device = torch.device('cpu') if device is None else torch.device(device)
+        self.input_shape = tuple(cfg.input_shape)
+        self.output_shape = tuple(cfg.output_shape)
+        self.depth_dim = int(cfg.depth_dim)
+        self.bbox_3d_shape = tuple(cfg.bbox_3d_shape)
+        self.transform = get_transform(cfg.pixel_mean, cfg.pixel_std)
+        self.flip_pairs = None if flip_pairs is None else tuple(tuple(p) for p in flip_pairs)
+        self.amp = cfg.amp
+        self.channels_last = bool(cfg.channels_last)
+
+    @classmethod
+    def from_snapshot(cls, path, cfg, default_joints, flip_test=False, device=None):
+        """Build PoseNet from a snapshot file; `cfg` follows the snapshot's settings (see
+        `read_snapshot`) and `default_joints` (an object with `joints_name`, `flip_pairs`,
+        `skeleton`) gives the joint set of snapshots without settings. The predictor's
+        `joints_name`, `skeleton` and `epoch` describe what was loaded."""
+        ckpt, settings = read_snapshot(path, cfg)
+        joints_name, flip_pairs, skeleton = joint_set(settings, default_joints)
+        model = get_pose_net(cfg, False, len(joints_name))
+        load_network(model, ckpt['network'], what=path)
+        device = torch.device('cpu') if device is None else torch.device(device)
+        model = model.to(device).eval()
+        if cfg.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        predictor = cls(model, cfg, flip_pairs if flip_test else None, device)
+        predictor.joints_name, predictor.skeleton = joints_name, skeleton
+        predictor.epoch, predictor.settings = ckpt.get('epoch'), settings
+        return predictor
+
+    # -- crops --------------------------------------------------------------------------------
+    def crop(self, img, bbox_processed):
+        """Network inputs `(N, 3, H_in, W_in)` float32 for processed boxes `(N, 4)` px of a BGR
+        uint8 image: plain crops, the original's normalisation (compat 0..255 values)."""
+        crops = [self.transform(generate_patch_image(img, box, False, 1.0, 0.0, False,
+                                                     self.input_shape)[0])
+                 for box in np.asarray(bbox_processed, dtype=np.float64).reshape(-1, 4)]
+        if not crops:
+            return torch.zeros((0, 3) + self.input_shape)
+        return torch.stack(crops)
+
+    # -- network ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict_crops(self, crops):
+        """Heatmap-space coordinates `(N, J, 3)` float32 numpy for a batch of crops; with flip
+        test the mean of the plain and the mapped-back mirrored prediction."""
+        crops = crops.to(self.device, non_blocking=True)
+        if self.channels_last:
+            crops = crops.contiguous(memory_format=torch.channels_last)
+        with autocast_context(self.device, self.amp):
+            coord = self.model(crops).float()
+            if self.flip_pairs is not None:
+                flipped = self.model(torch.flip(crops, dims=[3])).float()
+                coord = (coord + flip_back(flipped, self.output_shape[1], self.flip_pairs)) / 2.
+        return coord.cpu().numpy()
+
+    # -- image in, people out -----------------------------------------------------------------
+    def __call__(self, img, bbox_processed, root_depth, focal, princpt):
+        """3D poses of the people in one BGR image, all in one batch.
+
+        `bbox_processed (N, 4)` px (see `process_bbox`); `root_depth (N,)` absolute root Z mm;
+        `focal`, `princpt` `(2,)` px. Returns `{'coord_hm' (N, J, 3) network output,
+        'pose_2d' (N, J, 2) px, 'pose_3d' (N, J, 3) camera mm}`.
+        """
+        bbox_processed = np.asarray(bbox_processed, dtype=np.float64).reshape(-1, 4)
+        coord_hm = self.predict_crops(self.crop(img, bbox_processed)).astype(np.float64)
+        pixel, cam = heatmap_to_cam(coord_hm, bbox_processed, root_depth, focal, princpt,
+                                    self.output_shape, self.depth_dim, self.bbox_3d_shape)
+        return {'coord_hm': coord_hm, 'pose_2d': pixel[..., :2], 'pose_3d': cam}
