@@ -7,12 +7,15 @@ variables: folders are created by `cfg.make_dirs()` when a run starts, GPUs are 
     python main/train.py --gpu 0-1 --cfg resnet_type=18 "input_shape=(128, 128)" "trainset_2d=[]"
 """
 import ast
+import copy
+import math
 import os
 import os.path as osp
 
 from common.utils.errors import PoseNetError
 
 ROOT_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RESNET_TYPES = (18, 34, 50, 101, 152)
 
 
 class ConfigError(PoseNetError, ValueError):
@@ -60,10 +63,77 @@ def parse_value(text):
         return text
 
 
+def check_resume(start_epoch, end_epoch):
+    """Refuse to resume a training run that is already past `end_epoch`.
+
+    `start_epoch`: the epoch training would resume at (newest snapshot's epoch + 1), known only
+    after the snapshot is loaded. `start_epoch == end_epoch` (the run is complete) is allowed.
+    """
+    if start_epoch > end_epoch:
+        raise ConfigError(f"end_epoch={end_epoch} is before the resume epoch {start_epoch} (the "
+                          f"newest snapshot is epoch {start_epoch - 1}); raise end_epoch, e.g. "
+                          f"--cfg end_epoch={start_epoch + 1}, or start a new run without --continue")
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v):
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+def _seq(v, n, ok):
+    return isinstance(v, (list, tuple)) and (n is None or len(v) == n) and all(ok(x) for x in v)
+
+
+def _name(v):
+    return isinstance(v, str) and v.strip() != ''
+
+
+# field -> (test of a value, what is allowed); checked whenever a field is set
+RULES = {
+    'resnet_type': (lambda v: _is_int(v) and v in RESNET_TYPES, 'one of 18, 34, 50, 101, 152'),
+    'input_shape': (lambda v: _seq(v, 2, lambda x: _is_int(x) and x > 0),
+                    'two positive integers (height, width)'),
+    'output_shape': (lambda v: _seq(v, 2, lambda x: _is_int(x) and x > 0),
+                     'two positive integers (height, width), or None to follow input_shape'),
+    'depth_dim': (lambda v: _is_int(v) and v >= 1, 'an integer >= 1'),
+    'bbox_3d_shape': (lambda v: _seq(v, 3, lambda x: _is_num(x) and x > 0),
+                      'three positive numbers (depth, height, width in mm)'),
+    'pixel_mean': (lambda v: _seq(v, 3, _is_num), 'three numbers (R, G, B)'),
+    'pixel_std': (lambda v: _seq(v, 3, lambda x: _is_num(x) and x > 0),
+                  'three positive numbers (R, G, B)'),
+    'lr': (lambda v: _is_num(v) and v > 0, 'a number > 0'),
+    'lr_dec_epoch': (lambda v: _seq(v, None, lambda x: _is_int(x) and x >= 0),
+                     'a list of integers >= 0, e.g. [17, 21]'),
+    'lr_dec_factor': (lambda v: _is_num(v) and v > 0, 'a number > 0'),
+    'end_epoch': (lambda v: _is_int(v) and v >= 1, 'an integer >= 1'),
+    'batch_size': (lambda v: _is_int(v) and v >= 1, 'an integer >= 1'),
+    'test_batch_size': (lambda v: _is_int(v) and v >= 1, 'an integer >= 1'),
+    'num_thread': (lambda v: _is_int(v) and v >= 0, 'an integer >= 0 (0 = load in the main process)'),
+    'amp': (lambda v: v in ('none', 'bf16', 'fp16'), "one of 'none', 'bf16', 'fp16'"),
+    'testset': (_name, 'a dataset name, e.g. Human36M, MuPoTS or MSCOCO'),
+    'trainset_3d': (lambda v: _seq(v, None, _name), "a list of dataset names, e.g. ['Human36M']"),
+    'trainset_2d': (lambda v: _seq(v, None, _name), "a list of dataset names, e.g. ['MPII'] or []"),
+}
+
+# the fields a trained model depends on (stored with a snapshot, see `Config.model_settings`)
+MODEL_FIELDS = ('resnet_type', 'input_shape', 'output_shape', 'depth_dim', 'bbox_3d_shape',
+                'pixel_mean', 'pixel_std')
+
+
 class Config:
-    """All settings of a run. Field names are the original release's (users know them)."""
+    """All settings of a run. Field names are the original release's (users know them).
+
+    `given` (a set of field names) holds the fields set explicitly through `update()` or
+    `apply_overrides()` (`--cfg`), as opposed to defaults and derived fields; setting
+    `output_shape` or an output folder to None (= follow the default again) removes it.
+    """
 
     def __init__(self):
+        self.given = set()
+
         # datasets
         self.trainset_3d = ['Human36M']   # Human36M, MuCo
         self.trainset_2d = ['MPII']       # MSCOCO, MPII
@@ -72,7 +142,7 @@ class Config:
         # model
         self.resnet_type = 50             # 18, 34, 50, 101, 152
         self.pretrained_backbone = True   # False: random initialisation, no ImageNet download
-        self.input_shape = (256, 256)     # crop (height, width)
+        self.input_shape = (256, 256)     # crop (height, width), multiples of 32
         self.output_shape = None          # heatmap (height, width); None = input_shape // 4
         self.depth_dim = 64
         self.bbox_3d_shape = (2000, 2000, 2000)  # mm (depth, height, width)
@@ -114,48 +184,58 @@ class Config:
     # -- derived fields ---------------------------------------------------------------------
     def _resolve(self):
         """Fill the fields that follow others unless they were given."""
-        if getattr(self, '_output_shape_given', False) is False:
+        if 'output_shape' not in self.given:
             self.output_shape = (self.input_shape[0] // 4, self.input_shape[1] // 4)
         for name, sub in (('model_dir', 'model_dump'), ('log_dir', 'log'),
                           ('result_dir', 'result'), ('vis_dir', 'vis')):
-            if name not in getattr(self, '_dirs_given', set()):
+            if name not in self.given:
                 setattr(self, name, osp.join(self.output_dir, sub))
 
     def fields(self):
         """Public fields and their values (a plain dict)."""
-        return {k: v for k, v in vars(self).items() if not k.startswith('_')}
+        return {k: v for k, v in vars(self).items() if not k.startswith('_') and k != 'given'}
 
     def update(self, **overrides):
-        """Set fields by name, checking names and types. Returns self."""
+        """Set fields by name, checking names, types and ranges (all or nothing). Returns self.
+
+        The keys become part of `given`. Shapes are checked against each other by
+        `check_shapes()` (done by `apply_overrides`), not here.
+        """
         known = self.fields()
+        checked = {}
         for key, value in overrides.items():
             if key not in known:
                 raise ConfigError(f"unknown config key '{key}'; known keys: "
                                   f"{', '.join(sorted(known))}")
-            setattr(self, key, self._check_type(key, known[key], value))
-            if key == 'output_shape':
-                self._output_shape_given = value is not None
-            if key in ('model_dir', 'log_dir', 'result_dir', 'vis_dir'):
-                self._dirs_given = getattr(self, '_dirs_given', set()) | {key}
+            checked[key] = self._check_value(key, known[key], value)
+        for key, value in checked.items():
+            setattr(self, key, value)
+        derived = ('output_shape', 'model_dir', 'log_dir', 'result_dir', 'vis_dir')
+        unset = {k for k, v in checked.items() if v is None and k in derived}
+        self.given = (self.given | set(checked)) - unset
         self._resolve()
         return self
 
-    def _check_type(self, key, current, value):
+    def _check_value(self, key, current, value):
+        """`value` checked for field `key` (currently `current`) and converted to its type."""
+        if key in ('trainset_3d', 'trainset_2d') and isinstance(value, str):
+            value = [value]  # trainset_2d=MPII means ['MPII']
         if key in ('output_shape', 'model_dir', 'log_dir', 'result_dir', 'vis_dir') and value is None:
             return None
+        if key in RULES:
+            ok, allowed = RULES[key]
+            if not ok(value):
+                raise ConfigError(f"config key '{key}' must be {allowed}, got {value!r}")
+            if isinstance(current, float):
+                return float(value)
+            return type(current)(value) if isinstance(current, (tuple, list)) else value
         if current is None:
             return value
         if isinstance(current, bool):
             ok = isinstance(value, bool)
-        elif isinstance(current, int):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif isinstance(current, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            value = float(value) if ok else value
         elif isinstance(current, (tuple, list)):
             ok = isinstance(value, (tuple, list))
-            if ok:
-                value = type(current)(value)
+            value = type(current)(value) if ok else value
         else:
             ok = isinstance(value, type(current))
         if not ok:
@@ -163,15 +243,80 @@ class Config:
                               f"(like {current!r}), got {value!r}")
         return value
 
+    def check_shapes(self):
+        """Refuse shapes the network cannot produce.
+
+        ResNet halves each side five times, rounding up (`ceil(side / 32)`), and the three
+        stride-2 deconvolutions double it three times, so the heatmap side is
+        `8 * ceil(side / 32)`: equal to `side / 4` exactly when `side` is a multiple of 32.
+        """
+        for side in self.input_shape:
+            if side % 32:
+                lower, upper = side // 32 * 32, side // 32 * 32 + 32
+                nearest = f'{lower} or {upper}' if lower else f'{upper}'
+                raise ConfigError(
+                    f"input_shape {tuple(self.input_shape)}: {side} is not a multiple of 32; the "
+                    f"network's heatmap side would be 8 * ceil({side} / 32) = "
+                    f"{8 * -(-side // 32)}, not {side} / 4, so it would not match output_shape. "
+                    f"Nearest valid sizes: {nearest}")
+        expected = (self.input_shape[0] // 4, self.input_shape[1] // 4)
+        if tuple(self.output_shape) != expected:
+            raise ConfigError(
+                f"output_shape {tuple(self.output_shape)} does not fit input_shape "
+                f"{tuple(self.input_shape)}: the network's heatmap is input_shape / 4 = "
+                f"{expected}; leave output_shape out (it follows input_shape)")
+        return self
+
     def apply_overrides(self, items):
-        """Apply `KEY=VALUE` strings from the command line (`--cfg`)."""
+        """Apply `KEY=VALUE` strings from the command line (`--cfg`), later ones winning, then
+        `check_shapes()`; on any error nothing is changed."""
         overrides = {}
         for item in items or []:
             if '=' not in item:
                 raise ConfigError(f"--cfg {item!r}: expected KEY=VALUE, e.g. resnet_type=18")
             key, text = item.split('=', 1)
             overrides[key.strip()] = parse_value(text.strip())
-        return self.update(**overrides)
+        trial = copy.copy(self)  # fields are replaced, never mutated, so a shallow copy will do
+        trial.update(**overrides).check_shapes()
+        vars(self).update(vars(trial))
+        return self
+
+    # -- settings a trained model depends on --------------------------------------------------
+    def model_settings(self):
+        """`MODEL_FIELDS` as a plain dict (lists for tuples), e.g. to store with a snapshot."""
+        return {k: list(getattr(self, k)) if isinstance(getattr(self, k), tuple) else getattr(self, k)
+                for k in MODEL_FIELDS}
+
+    def apply_model_settings(self, settings, source):
+        """Take the model fields from `settings` (a `model_settings()` dict, e.g. read from the
+        snapshot file `source`). Fields missing from `settings` stay as they are. A field the
+        user set explicitly (`given`) to a different value is a ConfigError naming the field,
+        both values and `source`; on any error nothing is changed. Does not add to `given`."""
+        checked = {}
+        for key in MODEL_FIELDS:
+            if key not in settings:
+                continue
+            try:
+                checked[key] = self._check_value(key, getattr(self, key), settings[key])
+            except ConfigError as e:
+                raise ConfigError(f"{source}: bad model setting: {e}") from None
+            if key in self.given and getattr(self, key) != checked[key]:
+                raise ConfigError(
+                    f"config key '{key}' was given as {getattr(self, key)!r} but the model in "
+                    f"{source} has {key}={checked[key]!r}; leave '{key}' out (the model's value is "
+                    f"used) or use a model trained with that value")
+        trial = copy.copy(self)
+        vars(trial).update(checked)
+        trial._resolve()
+        try:
+            if 'output_shape' in checked and trial.output_shape != checked['output_shape']:
+                raise ConfigError(f"output_shape {checked['output_shape']} does not fit "
+                                  f"input_shape {trial.input_shape}")
+            trial.check_shapes()
+        except ConfigError as e:
+            raise ConfigError(f"{source}: bad model setting: {e}") from None
+        vars(self).update(vars(trial))
+        return self
 
     # -- run set-up -------------------------------------------------------------------------
     def set_args(self, gpu_ids=None, continue_train=False, num_visible=None):

@@ -4,7 +4,9 @@ import sys
 
 import pytest
 
-from main.config import ROOT_DIR, Config, ConfigError, parse_gpu_ids, parse_value
+from common.utils.cli import add_common_args, configure
+from main.config import (MODEL_FIELDS, ROOT_DIR, Config, ConfigError, check_resume, parse_gpu_ids,
+                         parse_value)
 
 
 def test_defaults_are_the_original_release():
@@ -31,9 +33,11 @@ def test_overrides_from_command_line_strings():
 def test_output_shape_follows_input_unless_given():
     c = Config().update(output_shape=(10, 20))
     c.update(input_shape=(64, 64))
-    assert c.output_shape == (10, 20)
+    assert c.output_shape == (10, 20) and 'output_shape' in c.given
     c.update(output_shape=None)
-    assert c.output_shape == (16, 16)
+    assert c.output_shape == (16, 16) and 'output_shape' not in c.given
+    c.apply_overrides(['input_shape=(128, 96)', 'output_shape=(32, 24)'])
+    assert c.output_shape == (32, 24)
 
 
 def test_output_dirs_follow_output_dir(tmp_path):
@@ -56,9 +60,10 @@ def test_env_variables_set_roots(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize('items,match', [
     (['resnet_typ=18'], "unknown config key 'resnet_typ'"),
-    (['resnet_type=eighteen'], "'resnet_type' expects a int"),
+    (['resnet_type=eighteen'], "'resnet_type' must be one of 18, 34, 50, 101, 152, got 'eighteen'"),
     (['flip_test=1'], "'flip_test' expects a bool"),
-    (['input_shape=256'], "'input_shape' expects a tuple"),
+    (['input_shape=256'], "'input_shape' must be two positive integers .height, width., got 256"),
+    (['data_dir=3'], "'data_dir' expects a str"),
     (['lr'], 'expected KEY=VALUE'),
 ])
 def test_bad_overrides_are_clear_errors(items, match):
@@ -106,3 +111,172 @@ def test_import_has_no_side_effects(tmp_path):
         assert out.stdout.strip() == 'ok'
     assert not (tmp_path / 'out').exists()
     assert 'CUDA_VISIBLE_DEVICES' not in open(os.path.join(ROOT_DIR, 'main', 'config.py')).read()
+
+
+def parse_cli(argv):
+    import argparse
+    return add_common_args(argparse.ArgumentParser()).parse_args(argv)
+
+
+def test_cfg_given_twice_merges_groups_later_wins():
+    args = parse_cli(['--cfg', 'resnet_type=18', 'depth_dim=8', '--gpu', '',
+                      '--cfg', 'pretrained_backbone=False', 'depth_dim=16'])
+    assert args.cfg == ['resnet_type=18', 'depth_dim=8', 'pretrained_backbone=False', 'depth_dim=16']
+    c = configure(Config(), args)
+    assert c.resnet_type == 18 and c.pretrained_backbone is False and c.depth_dim == 16
+    parse_cli(['--cfg', 'lr=1'])
+    assert parse_cli([]).cfg == []  # the default list is not extended in place
+
+
+@pytest.mark.parametrize('item,match', [
+    ('input_shape=(63, 63)', r'input_shape \(63, 63\): 63 is not a multiple of 32; the network.s '
+                             r'heatmap side would be 8 \* ceil\(63 / 32\) = 16, not 63 / 4.*'
+                             r'Nearest valid sizes: 32 or 64'),
+    ('input_shape=(128, 100)', r'100 is not a multiple of 32.* = 32, not 100 / 4.*96 or 128'),
+    ('input_shape=(20, 64)', r'20 is not a multiple of 32.*Nearest valid sizes: 32$'),
+])
+def test_input_shape_must_be_multiple_of_32(item, match):
+    c = Config()
+    with pytest.raises(ConfigError, match=match):
+        c.apply_overrides(['resnet_type=18', item])
+    assert c.resnet_type == 50 and c.input_shape == (256, 256)  # nothing applied
+    assert c.given == set()
+
+
+def test_given_output_shape_must_be_input_over_4():
+    with pytest.raises(ConfigError, match=r"output_shape \(32, 32\) does not fit input_shape "
+                                          r"\(64, 64\).*input_shape / 4 = \(16, 16\)"):
+        Config().apply_overrides(['input_shape=(64, 64)', 'output_shape=(32, 32)'])
+    c = Config().apply_overrides(['output_shape=(64, 64)'])
+    assert c.output_shape == (64, 64) and 'output_shape' in c.given
+
+
+def test_check_shapes_agrees_with_the_network():
+    import torch
+    from common.nets.posenet import HeadNet
+    from common.nets.resnet import ResNetBackbone
+    backbone, head = ResNetBackbone(18).eval(), HeadNet(1, 1, 512, deconv_channels=8).eval()
+    for side in (32, 48, 63, 96):
+        with torch.no_grad():
+            heat = head(backbone(torch.zeros(1, 3, side, 32)))
+        c = Config().update(input_shape=(side, 32))
+        fits = heat.shape[-2:] == c.output_shape
+        try:
+            c.check_shapes()
+            accepted = True
+        except ConfigError:
+            accepted = False
+        assert fits == accepted == (side % 32 == 0), side
+
+
+@pytest.mark.parametrize('item,match', [
+    ('batch_size=0', "'batch_size' must be an integer >= 1, got 0"),
+    ('test_batch_size=-2', "'test_batch_size' must be an integer >= 1, got -2"),
+    ('batch_size=2.5', "'batch_size' must be an integer >= 1, got 2.5"),
+    ('num_thread=-1', "'num_thread' must be an integer >= 0 .0 = load in the main process., got -1"),
+    ('depth_dim=0', "'depth_dim' must be an integer >= 1, got 0"),
+    ('input_shape=(64, 64, 3)', r"'input_shape' must be two positive integers .height, width., "
+                                r"got \(64, 64, 3\)"),
+    ('input_shape=(64, -64)', "'input_shape' must be two positive integers"),
+    ('input_shape=(64.0, 64)', "'input_shape' must be two positive integers"),
+    ('output_shape=(16, 0)', "'output_shape' must be two positive integers"),
+    ('bbox_3d_shape=(2000, 2000)', r"'bbox_3d_shape' must be three positive numbers"),
+    ('bbox_3d_shape=(2000, 0, 2000)', r"'bbox_3d_shape' must be three positive numbers"),
+    ('lr=0', "'lr' must be a number > 0, got 0"),
+    ('lr=-0.001', "'lr' must be a number > 0, got -0.001"),
+    ('lr=nan', "'lr' must be a number > 0, got 'nan'"),
+    ('lr_dec_factor=0', "'lr_dec_factor' must be a number > 0, got 0"),
+    ('end_epoch=0', "'end_epoch' must be an integer >= 1, got 0"),
+    ('lr_dec_epoch=[17, -1]', r"'lr_dec_epoch' must be a list of integers >= 0.*got \[17, -1\]"),
+    ('lr_dec_epoch=17', r"'lr_dec_epoch' must be a list of integers >= 0"),
+    ('resnet_type=20', "'resnet_type' must be one of 18, 34, 50, 101, 152, got 20"),
+    ('amp=fp8', "'amp' must be one of 'none', 'bf16', 'fp16', got 'fp8'"),
+    ('pixel_std=(0.2, 0, 0.2)', "'pixel_std' must be three positive numbers"),
+    ('pixel_mean=(0.5, 0.5)', "'pixel_mean' must be three numbers"),
+    ('testset=3', "'testset' must be a dataset name.*got 3"),
+    ('testset=', "'testset' must be a dataset name.*got ''"),
+    ('trainset_3d=[1]', r"'trainset_3d' must be a list of dataset names.*got \[1\]"),
+    ('trainset_2d=5', "'trainset_2d' must be a list of dataset names"),
+])
+def test_range_errors_name_field_value_and_range(item, match):
+    c = Config()
+    with pytest.raises(ConfigError, match=match):
+        c.apply_overrides(['depth_dim=8', item])
+    assert c.depth_dim == 64  # all or nothing
+
+
+def test_valid_values_at_the_range_edges():
+    c = Config().apply_overrides(['batch_size=1', 'num_thread=0', 'depth_dim=1', 'end_epoch=1',
+                                  'lr_dec_epoch=[]', 'lr_dec_factor=0.5', 'amp=bf16',
+                                  'bbox_3d_shape=(1500.5, 2000, 2000)', 'pixel_std=[1, 1, 1]',
+                                  'trainset_2d=MSCOCO', "trainset_3d=('MuCo',)", 'lr=1'])
+    assert (c.batch_size, c.num_thread, c.depth_dim, c.end_epoch) == (1, 0, 1, 1)
+    assert c.lr_dec_epoch == [] and c.lr_dec_factor == 0.5 and c.amp == 'bf16'
+    assert c.bbox_3d_shape == (1500.5, 2000, 2000) and c.pixel_std == (1, 1, 1)
+    assert c.trainset_2d == ['MSCOCO'] and c.trainset_3d == ['MuCo']
+    assert c.lr == 1.0 and isinstance(c.lr, float)
+
+
+def test_check_resume():
+    check_resume(3, 25)
+    check_resume(25, 25)  # the run is complete: nothing left, but not an error
+    with pytest.raises(ConfigError, match=r'end_epoch=20 is before the resume epoch 25 \(the newest '
+                                          r'snapshot is epoch 24\); raise end_epoch, e.g. '
+                                          r'--cfg end_epoch=26'):
+        check_resume(25, 20)
+
+
+def test_given_tracks_explicit_fields_only():
+    c = Config()
+    assert c.given == set() and 'given' not in c.fields() and 'given' not in repr(c)
+    c.apply_overrides(['resnet_type=18', 'input_shape=(128, 128)'])
+    c.update(lr=0.01)
+    assert c.given == {'resnet_type', 'input_shape', 'lr'}
+    assert 'output_shape' not in c.given  # derived, not given
+    with pytest.raises(ConfigError, match="unknown config key 'given'"):
+        c.update(given={'lr'})
+
+
+def test_model_settings_round_trip():
+    c = Config().apply_overrides(['resnet_type=18', 'input_shape=(128, 96)', 'depth_dim=16'])
+    s = c.model_settings()
+    assert s == {'resnet_type': 18, 'input_shape': [128, 96], 'output_shape': [32, 24],
+                 'depth_dim': 16, 'bbox_3d_shape': [2000, 2000, 2000],
+                 'pixel_mean': [0.485, 0.456, 0.406], 'pixel_std': [0.229, 0.224, 0.225]}
+    assert tuple(s) == MODEL_FIELDS
+    d = Config().apply_model_settings(s, 'snap.pth.tar')
+    assert d.model_settings() == s
+    assert d.input_shape == (128, 96) and d.output_shape == (32, 24) and d.resnet_type == 18
+    assert d.given == set()
+
+
+def test_apply_model_settings_keeps_missing_fields_and_equal_given_values():
+    c = Config().apply_overrides(['resnet_type=18', 'depth_dim=32'])
+    c.apply_model_settings({'resnet_type': 18, 'input_shape': [64, 64]}, 'old.pth.tar')
+    assert c.resnet_type == 18 and c.input_shape == (64, 64) and c.output_shape == (16, 16)
+    assert c.depth_dim == 32  # not in the settings: kept
+
+
+def test_apply_model_settings_refuses_conflict_with_given_value():
+    c = Config().apply_overrides(['resnet_type=18'])
+    with pytest.raises(ConfigError, match=r"config key 'resnet_type' was given as 18 but the model "
+                                          r"in /o/snapshot_24.pth.tar has resnet_type=50"):
+        c.apply_model_settings({'depth_dim': 16, 'resnet_type': 50}, '/o/snapshot_24.pth.tar')
+    assert c.resnet_type == 18 and c.depth_dim == 64  # nothing applied
+    c.apply_overrides(['input_shape=(128, 128)'])
+    with pytest.raises(ConfigError, match=r"'input_shape' was given as \(128, 128\).*"
+                                          r"has input_shape=\(256, 256\)"):
+        c.apply_model_settings({'input_shape': [256, 256]}, 's.pth')
+
+
+@pytest.mark.parametrize('settings,match', [
+    ({'depth_dim': 0}, r"s.pth: bad model setting: config key 'depth_dim' must be an integer >= 1"),
+    ({'input_shape': [100, 100]}, r"s.pth: bad model setting: input_shape \(100, 100\): 100 is "
+                                  r"not a multiple of 32"),
+    ({'input_shape': [64, 64], 'output_shape': [32, 32]}, r"s.pth: bad model setting: output_shape"),
+])
+def test_apply_model_settings_refuses_bad_values(settings, match):
+    c = Config()
+    with pytest.raises(ConfigError, match=match):
+        c.apply_model_settings(settings, 's.pth')
+    assert c.input_shape == (256, 256) and c.depth_dim == 64

@@ -9,6 +9,7 @@ import torch.nn as nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from common.utils.errors import PoseNetError
+from common.utils.weights import load_torchvision_weights
 
 # depth -> (block, blocks per stage, torchvision weights enum name)
 RESNET_SPEC = {
@@ -81,25 +82,22 @@ class ResNetBackbone(nn.Module):
         """Load ImageNet weights (torchvision `IMAGENET1K_V1`), dropping the classifier `fc.*`.
 
         `weights_file`: a local `.pth` state dict to use instead of the download. Without it,
-        torchvision's cache (`$TORCH_HOME/hub/checkpoints/<file>`) is used, downloading if needed;
-        offline this stops with a message saying where to put the file by hand.
+        torchvision's cache (`$TORCH_HOME/hub/checkpoints/<file>`) is used, downloading if needed
+        (`common.utils.weights.load_torchvision_weights`: offline, or with a damaged cached
+        file, this stops with a message saying what to do).
         """
-        weights = imagenet_weights(self.resnet_type)
-        file_name = osp.basename(weights.url)
         if weights_file is not None:
             if not osp.isfile(weights_file):
                 raise PoseNetError(f"ImageNet weights file not found: {weights_file}")
-            state_dict = torch.load(weights_file, map_location='cpu', weights_only=True)
-        else:
-            cache_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
             try:
-                state_dict = weights.get_state_dict(progress=False)
-            except Exception as e:  # URLError, socket errors, HTTP errors: all mean "no download"
-                raise PoseNetError(
-                    f"could not download the ImageNet weights for ResNet-{self.resnet_type} "
-                    f"({weights.url}): {type(e).__name__}: {e}. Offline, download that file "
-                    f"elsewhere and put it at {osp.join(cache_dir, file_name)} (or set TORCH_HOME), "
-                    f"or train from random initialisation with --cfg pretrained_backbone=False"
-                ) from None
+                state_dict = torch.load(weights_file, map_location='cpu', weights_only=True)
+            except Exception as e:
+                raise PoseNetError(f"cannot read the ImageNet weights file {weights_file} "
+                                   f"({type(e).__name__}); is it a PyTorch state dict?") from None
+        else:
+            state_dict = load_torchvision_weights(
+                imagenet_weights(self.resnet_type),
+                f'the ImageNet weights for ResNet-{self.resnet_type}',
+                hint='or train from random initialisation with --cfg pretrained_backbone=False')
         state_dict = {k: v for k, v in state_dict.items() if not k.startswith('fc.')}
         self.load_state_dict(state_dict)

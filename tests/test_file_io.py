@@ -1,0 +1,86 @@
+"""Atomic writing: complete or absent, readable by others as the umask allows, no leftovers."""
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from common.utils.file_io import atomic_path, remove_stale_temp_files, torch_save, write_json
+from main.config import ROOT_DIR
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test and restore it afterwards."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize('mask,mode', [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_written_files_respect_the_umask(tmp_path, umask, mask, mode):
+    umask(mask)
+    write_json(str(tmp_path / 'result.json'), {'a': 1})
+    torch_save(str(tmp_path / 'snapshot_1.pth.tar'), {'epoch': 1})
+    plain = tmp_path / 'plain.txt'
+    plain.write_text('x')  # what a plain open() gives, for comparison
+    for name in ('result.json', 'snapshot_1.pth.tar', 'plain.txt'):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == mode, name
+    assert json.loads((tmp_path / 'result.json').read_text()) == {'a': 1}
+
+
+def test_failed_write_leaves_nothing_and_keeps_old_file(tmp_path):
+    target = tmp_path / 'r.json'
+    target.write_text('old')
+    with pytest.raises(RuntimeError):
+        with atomic_path(str(target)) as tmp:
+            assert os.path.basename(tmp).startswith('.r.json.') and tmp.endswith('.tmp')
+            open(tmp, 'w').write('half')
+            raise RuntimeError('disk full')
+    assert target.read_text() == 'old'
+    assert sorted(os.listdir(tmp_path)) == ['r.json']
+
+
+KILLED_WRITER = """
+import sys, time
+from common.utils.file_io import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    open(tmp, 'wb').write(b'0' * 100000)
+    print(tmp, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_leftover_of_a_killed_writer_is_removed(tmp_path):
+    target = tmp_path / 'snapshot_12.pth.tar'
+    proc = subprocess.Popen([sys.executable, '-c', KILLED_WRITER, str(target)], cwd=ROOT_DIR,
+                            env=dict(os.environ, PYTHONPATH=ROOT_DIR), stdout=subprocess.PIPE,
+                            text=True)
+    tmp = proc.stdout.readline().strip()  # the writer is inside the atomic write now
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    name = os.path.basename(tmp)
+    assert name.startswith('.snapshot_12.pth.tar.') and name.endswith('.tmp')
+    assert len(name) == len('.snapshot_12.pth.tar.') + 8 + len('.tmp')
+    assert os.listdir(tmp_path) == [name] and os.path.getsize(tmp) == 100000
+    assert remove_stale_temp_files(str(tmp_path), 'snapshot_*.pth.tar') == [tmp]
+    assert os.listdir(tmp_path) == []
+
+
+def test_remove_stale_temp_files_removes_only_our_leftovers(tmp_path):
+    ours = ['.snapshot_12.pth.tar.ab12cd34.tmp', '.snapshot_3.pth.tar.x_9k2m1q.tmp']
+    others = ['snapshot_12.pth.tar', '.snapshot_12.pth.tar.ab12.tmp', 'snapshot_12.pth.tar.ab12cd34.tmp',
+              '.snapshot_12.pth.tar.AB12CD34.tmp', '.snapshot_12.pth.tar.ab12cd34.tmp.bak',
+              '.train_logs.txt.ab12cd34.tmp', '.notes.tmp', 'x.tmp', '.snapshot_1.pth.tar.ab12cd3!.tmp']
+    for name in ours + others:
+        (tmp_path / name).write_bytes(b'0' * 100)
+    os.mkdir(tmp_path / '.snapshot_9.pth.tar.abcdefgh.tmp')  # a folder is never touched
+    removed = remove_stale_temp_files(str(tmp_path), 'snapshot_*.pth.tar')
+    assert sorted(removed) == sorted(str(tmp_path / n) for n in ours)
+    assert sorted(os.listdir(tmp_path)) == sorted(others + ['.snapshot_9.pth.tar.abcdefgh.tmp'])
+    # every target name with the default pattern; a missing folder is nothing to do
+    assert remove_stale_temp_files(str(tmp_path)) == [str(tmp_path / '.train_logs.txt.ab12cd34.tmp')]
+    assert remove_stale_temp_files(str(tmp_path / 'missing')) == []
