@@ -21,13 +21,22 @@ from common.nets.posenet import get_pose_net
 from common.timer import Timer
 from common.utils import dist
 from common.utils.errors import PoseNetError
-from common.utils.file_io import write_json
+from common.utils.file_io import remove_stale_temp_files, write_json
 from common.utils.snapshot import find_snapshot_epochs, load_network, save_snapshot, snapshot_path
 from data.dataset import DatasetLoader, get_transform
 from data.multiple_datasets import MultipleDatasets
 from data.registry import build_dataset
+from main.config import check_resume
 from main.predictor import (PoseNetPredictor, autocast_context, check_joint_count,
                             posenet_settings, read_snapshot)
+
+
+def format_duration(seconds):
+    """`1d 02:03:04` / `02:03:04` for a number of seconds (an ETA)."""
+    seconds = int(round(max(0., seconds)))
+    days, rest = divmod(seconds, 86400)
+    text = f'{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}'
+    return f'{days}d {text}' if days else text
 
 
 def lr_at_epoch(epoch, lr, lr_dec_epoch, lr_dec_factor):
@@ -109,6 +118,9 @@ class Trainer(Base):
         set `cfg`); otherwise refuse to start over another run's snapshots unless `overwrite`
         (then they are deleted, so that a later `--continue` cannot mix two runs)."""
         cfg = self.cfg
+        if self.is_main:     # what a killed save left behind (never another writer's files)
+            for path in remove_stale_temp_files(cfg.model_dir, 'snapshot_*.pth.tar'):
+                self.logger.info(f'Removed the unfinished snapshot file {path}')
         epochs = find_snapshot_epochs(cfg.model_dir)
         if cfg.continue_train:
             if not epochs:
@@ -117,10 +129,7 @@ class Trainer(Base):
             self.resume_path = snapshot_path(cfg.model_dir, epochs[-1])
             self.resume_ckpt, _ = read_snapshot(self.resume_path, cfg)
             self.start_epoch = int(self.resume_ckpt['epoch']) + 1
-            if self.start_epoch >= cfg.end_epoch:
-                raise PoseNetError(f"--continue: {self.resume_path} already finished epoch "
-                                   f"{self.start_epoch - 1} and end_epoch is {cfg.end_epoch}; "
-                                   f"raise it (--cfg end_epoch=N) to train further")
+            check_resume(self.start_epoch, cfg.end_epoch)
         elif epochs:
             if not overwrite:
                 raise PoseNetError(
@@ -254,12 +263,17 @@ class Trainer(Base):
                     raise self.diverged(f"loss became {loss_value} at epoch {epoch} "
                                         f"iteration {itr}")
                 losses.append(loss_value)
+                # speed of the last 20 iterations (not since the start) and the ETA from it
+                recent = self.tot_timer.recent_time
+                left = (self.itr_per_epoch - itr - 1 +
+                        (cfg.end_epoch - epoch - 1) * self.itr_per_epoch)
                 self.logger.info(' '.join([
                     f'Epoch {epoch}/{cfg.end_epoch} itr {itr}/{self.itr_per_epoch}:',
                     f'lr: {lr:g}',
-                    f'speed: {self.tot_timer.average_time:.2f}({self.gpu_timer.average_time:.2f}s '
-                    f'r{self.read_timer.average_time:.2f})s/itr',
-                    f'{self.tot_timer.average_time / 3600. * self.itr_per_epoch:.2f}h/epoch',
+                    f'speed: {recent:.2f}({self.gpu_timer.recent_time:.2f}s '
+                    f'r{self.read_timer.recent_time:.2f})s/itr',
+                    f'{recent / 3600. * self.itr_per_epoch:.2f}h/epoch',
+                    f'ETA {format_duration(recent * left)}',
                     f'loss_coord: {loss_value:.4f}',
                 ]))
                 self.tot_timer.toc()

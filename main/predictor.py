@@ -1,15 +1,16 @@
-"""PoseNet inference: the one seam that test, demo, benchmark and the Python pipeline use.
+"""Inference with one network: the seam that test, demo, benchmark and the pipeline use.
 
-    predictor = PoseNetPredictor.from_snapshot('snapshot_24.pth.tar', cfg)
-    out = predictor(img_bgr, bbox_processed, root_depth, focal, princpt)
+    posenet = PoseNetPredictor.from_snapshot('snapshot_24.pth.tar', cfg, MuCo)
+    out = posenet(img_bgr, bbox_processed, root_depth, focal, princpt)
     out['pose_3d']        # (N, J, 3) camera mm
+    rootnet = RootNetPredictor.from_snapshot('snapshot_18.pth.tar', cfg)
+    root_cam = rootnet(img_bgr, bbox_processed, focal, princpt)     # (N, 3) camera mm
 
 A predictor holds one network in eval mode, the geometry it was trained with (from the snapshot
-when it carries `model_settings`, else from `cfg`), its joint set, the device and the options
-(flip test, mixed precision, channels_last). It crops the boxes of an image exactly as testing
-does (no augmentation, the original's input normalisation), runs all people in one batch and
-maps the heatmap outputs to image pixels and camera millimetres with
-`common.utils.pose_utils.heatmap_to_cam`.
+when it carries `model_settings`, else from `cfg`), the device and the options (flip test,
+mixed precision, channels_last). It crops the boxes of an image exactly as testing does (no
+augmentation, the original's input normalisation), runs all people in one batch and maps the
+outputs to image pixels and camera millimetres (`common.utils.pose_utils`).
 """
 from contextlib import nullcontext
 
@@ -17,8 +18,9 @@ import numpy as np
 import torch
 
 from common.nets.posenet import flip_back, get_pose_net
+from common.nets.rootnet import get_root_net
 from common.utils.errors import PoseNetError
-from common.utils.pose_utils import heatmap_to_cam
+from common.utils.pose_utils import heatmap_to_cam, k_value, root_output_to_cam
 from common.utils.snapshot import load_network, load_snapshot, snapshot_settings
 from data.dataset import generate_patch_image, get_transform
 
@@ -81,47 +83,30 @@ def check_joint_count(settings, joint_num, path, what):
                            f"{what} needs a {joint_num}-joint model; pick a matching snapshot")
 
 
-class PoseNetPredictor:
-    """PoseNet inference on crops, or on an image and its person boxes.
+def load_model(build, path, ckpt, cfg, device):
+    """`build()`'s network with the snapshot's weights, on `device`, in eval mode."""
+    model = build()
+    load_network(model, ckpt['network'], what=path)
+    model = model.to(device).eval()
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
 
-    `model`: PoseNet (any module mapping `(N, 3, H_in, W_in)` crops to `(N, J, 3)` heatmap
-    coordinates) in eval mode on `device`; `cfg`: its geometry (`input_shape`, `output_shape`,
-    `depth_dim`, `bbox_3d_shape`, `pixel_mean`, `pixel_std`) and options (`amp`,
-    `channels_last`); `flip_pairs`: the joint pairs swapped by flip test, None = no flip test.
-    """
 
-    def __init__(self, model, cfg, flip_pairs=None, device=None):
+class Predictor:
+    """What PoseNet and RootNet inference share: the device, the crop geometry and
+    normalisation (`cfg.input_shape`, `pixel_mean`, `pixel_std`), mixed precision
+    (`cfg.amp`) and channels_last (`cfg.channels_last`)."""
+
+    def __init__(self, model, cfg, device=None):
         self.model = model
         self.device = torch.device('cpu') if device is None else torch.device(device)
         self.input_shape = tuple(cfg.input_shape)
         self.output_shape = tuple(cfg.output_shape)
-        self.depth_dim = int(cfg.depth_dim)
-        self.bbox_3d_shape = tuple(cfg.bbox_3d_shape)
         self.transform = get_transform(cfg.pixel_mean, cfg.pixel_std)
-        self.flip_pairs = None if flip_pairs is None else tuple(tuple(p) for p in flip_pairs)
         self.amp = cfg.amp
         self.channels_last = bool(cfg.channels_last)
 
-    @classmethod
-    def from_snapshot(cls, path, cfg, default_joints, flip_test=False, device=None):
-        """Build PoseNet from a snapshot file; `cfg` follows the snapshot's settings (see
-        `read_snapshot`) and `default_joints` (an object with `joints_name`, `flip_pairs`,
-        `skeleton`) gives the joint set of snapshots without settings. The predictor's
-        `joints_name`, `skeleton` and `epoch` describe what was loaded."""
-        ckpt, settings = read_snapshot(path, cfg)
-        joints_name, flip_pairs, skeleton = joint_set(settings, default_joints)
-        model = get_pose_net(cfg, False, len(joints_name))
-        load_network(model, ckpt['network'], what=path)
-        device = torch.device('cpu') if device is None else torch.device(device)
-        model = model.to(device).eval()
-        if cfg.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        predictor = cls(model, cfg, flip_pairs if flip_test else None, device)
-        predictor.joints_name, predictor.skeleton = joints_name, skeleton
-        predictor.epoch, predictor.settings = ckpt.get('epoch'), settings
-        return predictor
-
-    # -- crops --------------------------------------------------------------------------------
     def crop(self, img, bbox_processed):
         """Network inputs `(N, 3, H_in, W_in)` float32 for processed boxes `(N, 4)` px of a BGR
         uint8 image: plain crops, the original's normalisation (compat 0..255 values)."""
@@ -132,14 +117,49 @@ class PoseNetPredictor:
             return torch.zeros((0, 3) + self.input_shape)
         return torch.stack(crops)
 
-    # -- network ------------------------------------------------------------------------------
+    def to_device(self, crops):
+        crops = crops.to(self.device, non_blocking=True)
+        if self.channels_last:
+            crops = crops.contiguous(memory_format=torch.channels_last)
+        return crops
+
+
+class PoseNetPredictor(Predictor):
+    """PoseNet inference on crops, or on an image and its person boxes.
+
+    `model`: PoseNet (any module mapping `(N, 3, H_in, W_in)` crops to `(N, J, 3)` heatmap
+    coordinates) in eval mode on `device`; `cfg`: its geometry (`input_shape`, `output_shape`,
+    `depth_dim`, `bbox_3d_shape`, `pixel_mean`, `pixel_std`) and options (`amp`,
+    `channels_last`); `flip_pairs`: the joint pairs swapped by flip test, None = no flip test.
+    """
+
+    def __init__(self, model, cfg, flip_pairs=None, device=None):
+        super().__init__(model, cfg, device)
+        self.depth_dim = int(cfg.depth_dim)
+        self.bbox_3d_shape = tuple(cfg.bbox_3d_shape)
+        self.flip_pairs = None if flip_pairs is None else tuple(tuple(p) for p in flip_pairs)
+
+    @classmethod
+    def from_snapshot(cls, path, cfg, default_joints, flip_test=False, device=None):
+        """Build PoseNet from a snapshot file; `cfg` follows the snapshot's settings (see
+        `read_snapshot`) and `default_joints` (an object with `joints_name`, `flip_pairs`,
+        `skeleton`) gives the joint set of snapshots without settings. The predictor's
+        `joints_name`, `skeleton` and `epoch` describe what was loaded."""
+        ckpt, settings = read_snapshot(path, cfg)
+        joints_name, flip_pairs, skeleton = joint_set(settings, default_joints)
+        device = torch.device('cpu') if device is None else torch.device(device)
+        model = load_model(lambda: get_pose_net(cfg, False, len(joints_name)), path, ckpt, cfg,
+                           device)
+        predictor = cls(model, cfg, flip_pairs if flip_test else None, device)
+        predictor.joints_name, predictor.skeleton = joints_name, skeleton
+        predictor.epoch, predictor.settings = ckpt.get('epoch'), settings
+        return predictor
+
     @torch.no_grad()
     def predict_crops(self, crops):
         """Heatmap-space coordinates `(N, J, 3)` float32 numpy for a batch of crops; with flip
         test the mean of the plain and the mapped-back mirrored prediction."""
-        crops = crops.to(self.device, non_blocking=True)
-        if self.channels_last:
-            crops = crops.contiguous(memory_format=torch.channels_last)
+        crops = self.to_device(crops)
         with autocast_context(self.device, self.amp):
             coord = self.model(crops).float()
             if self.flip_pairs is not None:
@@ -147,7 +167,6 @@ class PoseNetPredictor:
                 coord = (coord + flip_back(flipped, self.output_shape[1], self.flip_pairs)) / 2.
         return coord.cpu().numpy()
 
-    # -- image in, people out -----------------------------------------------------------------
     def __call__(self, img, bbox_processed, root_depth, focal, princpt):
         """3D poses of the people in one BGR image, all in one batch.
 
@@ -160,3 +179,40 @@ class PoseNetPredictor:
         pixel, cam = heatmap_to_cam(coord_hm, bbox_processed, root_depth, focal, princpt,
                                     self.output_shape, self.depth_dim, self.bbox_3d_shape)
         return {'coord_hm': coord_hm, 'pose_2d': pixel[..., :2], 'pose_3d': cam}
+
+
+class RootNetPredictor(Predictor):
+    """RootNet inference: the absolute camera-space root (pelvis) of each person box.
+
+    `model`: RootNet (`forward(crops, k)` -> `(N, 3)` = x, y output space, depth mm) in eval
+    mode on `device`; `cfg`: its geometry and options as for `PoseNetPredictor`.
+    """
+
+    @classmethod
+    def from_snapshot(cls, path, cfg, device=None):
+        """Build RootNet from a snapshot file (official `snapshot_18.pth.tar` or ours); `cfg`
+        follows the snapshot's settings (`read_snapshot`)."""
+        ckpt, settings = read_snapshot(path, cfg, network='RootNet')
+        device = torch.device('cpu') if device is None else torch.device(device)
+        predictor = cls(load_model(lambda: get_root_net(cfg, False), path, ckpt, cfg, device),
+                        cfg, device)
+        predictor.epoch, predictor.settings = ckpt.get('epoch'), settings
+        return predictor
+
+    @torch.no_grad()
+    def predict_crops(self, crops, k):
+        """Outputs `(N, 3)` float32 numpy (x, y output space, depth mm) of a batch of crops
+        with their camera-distance factors `k (N,)` mm (`k_value`)."""
+        k = torch.as_tensor(np.asarray(k, dtype=np.float32).reshape(-1, 1), device=self.device)
+        with autocast_context(self.device, self.amp):
+            return self.model(self.to_device(crops), k).float().cpu().numpy()
+
+    def __call__(self, img, bbox_processed, focal, princpt):
+        """Camera-space roots `(N, 3)` mm of the people in processed boxes `(N, 4)` px of a
+        BGR image (all in one batch), with `focal`, `princpt` `(2,)` px."""
+        bbox_processed = np.asarray(bbox_processed, dtype=np.float64).reshape(-1, 4)
+        if len(bbox_processed) == 0:
+            return np.zeros((0, 3))
+        coord = self.predict_crops(self.crop(img, bbox_processed),
+                                   k_value(bbox_processed, focal)).astype(np.float64)
+        return root_output_to_cam(coord, bbox_processed, self.output_shape, focal, princpt)

@@ -53,4 +53,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    run_cli(main, interrupt_hint='resume with --continue')

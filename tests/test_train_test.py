@@ -8,14 +8,15 @@ import pytest
 import scipy.io
 import torch
 
-from common.base import Tester as PoseTester
-from common.base import Trainer, lr_at_epoch
 from common.nets.posenet import get_pose_net, soft_argmax
 from common.utils.errors import PoseNetError
 from common.utils.snapshot import load_snapshot, save_snapshot, snapshot_path
 from main import test as test_main
 from main import train as train_main
 from main.config import ROOT_DIR, Config, cfg
+from main.engine import Tester as PoseTester
+from main.engine import Trainer, lr_at_epoch
+from main.predictor import PoseNetPredictor
 from tool.synthetic_data import generate
 
 SMALL = ['resnet_type=18', 'pretrained_backbone=False', 'input_shape=(64, 64)', 'depth_dim=16',
@@ -51,7 +52,14 @@ def test_train_two_epochs_then_continue(data_dir, tmp_path):
     model_dir = out / 'model_dump'
     assert sorted(os.listdir(model_dir)) == ['snapshot_0.pth.tar', 'snapshot_1.pth.tar']
     ckpt = torch.load(model_dir / 'snapshot_1.pth.tar', weights_only=True)
-    assert set(ckpt) == {'epoch', 'network', 'optimizer'} and ckpt['epoch'] == 1
+    assert set(ckpt) == {'epoch', 'network', 'optimizer', 'model_settings'}
+    assert ckpt['epoch'] == 1
+    settings = ckpt['model_settings']
+    assert settings['network'] == 'PoseNet' and settings['resnet_type'] == 18
+    assert settings['input_shape'] == [64, 64] and settings['output_shape'] == [16, 16]
+    assert settings['depth_dim'] == 16 and settings['bbox_3d_shape'] == [2000, 2000, 2000]
+    assert settings['joints_name'][0] == 'Pelvis' and len(settings['joints_name']) == 18
+    assert settings['flip_pairs'][0] == [1, 4]
     assert all(k.startswith('module.') for k in ckpt['network'])
     assert 'module.head.final_layer.weight' in ckpt['network']
     assert ckpt['network']['module.head.final_layer.weight'].shape[0] == 18 * 16
@@ -63,6 +71,7 @@ def test_train_two_epochs_then_continue(data_dir, tmp_path):
                                  'lr_dec_epoch=[2]'])
     cfg.set_args(None, continue_train=True)
     resumed = Trainer(cfg)
+    resumed.prepare_run()
     resumed.make_batch_generator()
     resumed.make_model()
     assert resumed.start_epoch == 2
@@ -181,10 +190,9 @@ def test_flip_test_equals_plain_for_mirror_equivariant_model(data_dir, tmp_path,
     if symmetric:
         img = (img + img.flip(3)) / 2
     tester.batch_generator = [img]
-    tester.model = net
-    cfg.flip_test = False
+    tester.predictor = PoseNetPredictor(net, cfg, None)
     plain = tester.predict_all(progress=False)
-    cfg.flip_test = True
+    tester.predictor = PoseNetPredictor(net, cfg, tester.flip_pairs)
     flipped = tester.predict_all(progress=False)
     assert plain.shape == (3, 18, 3)
     assert not np.allclose(plain[:, 1], plain[:, 4])  # the pair really differs
