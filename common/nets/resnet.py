@@ -2,12 +2,10 @@
 
 Parameter names equal torchvision's ResNet, so ImageNet state dicts load once `fc.*` is dropped.
 """
-import os.path as osp
-
-import torch
 import torch.nn as nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
+from common.nets.weights import load_into, load_torchvision_state_dict
 from common.utils.errors import PoseNetError
 
 # depth -> (block, blocks per stage, torchvision weights enum name)
@@ -82,24 +80,12 @@ class ResNetBackbone(nn.Module):
 
         `weights_file`: a local `.pth` state dict to use instead of the download. Without it,
         torchvision's cache (`$TORCH_HOME/hub/checkpoints/<file>`) is used, downloading if needed;
-        offline this stops with a message saying where to put the file by hand.
+        offline this stops with a message saying where to put the file by hand
+        (`common/nets/weights.py`).
         """
-        weights = imagenet_weights(self.resnet_type)
-        file_name = osp.basename(weights.url)
-        if weights_file is not None:
-            if not osp.isfile(weights_file):
-                raise PoseNetError(f"ImageNet weights file not found: {weights_file}")
-            state_dict = torch.load(weights_file, map_location='cpu', weights_only=True)
-        else:
-            cache_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
-            try:
-                state_dict = weights.get_state_dict(progress=False)
-            except Exception as e:  # URLError, socket errors, HTTP errors: all mean "no download"
-                raise PoseNetError(
-                    f"could not download the ImageNet weights for ResNet-{self.resnet_type} "
-                    f"({weights.url}): {type(e).__name__}: {e}. Offline, download that file "
-                    f"elsewhere and put it at {osp.join(cache_dir, file_name)} (or set TORCH_HOME), "
-                    f"or train from random initialisation with --cfg pretrained_backbone=False"
-                ) from None
+        state_dict = load_torchvision_state_dict(
+            imagenet_weights(self.resnet_type), f"ImageNet weights of ResNet-{self.resnet_type}",
+            weights_file=weights_file,
+            hint=", or train from random initialisation with --cfg pretrained_backbone=False")
         state_dict = {k: v for k, v in state_dict.items() if not k.startswith('fc.')}
-        self.load_state_dict(state_dict)
+        load_into(self, state_dict, f"ImageNet weights of ResNet-{self.resnet_type}")

@@ -1,9 +1,12 @@
-"""Geometry helpers: projections, rigid alignment, boxes, joint-set mapping, flips.
+"""Geometry helpers: projections, rigid alignment, boxes, joint-set mapping, flips, and
+RootNet's camera-distance factor `k_value` and output-to-camera mapping `root_output_to_cam`.
 
 All functions are pure (numpy in, numpy out) and work row-wise on joint arrays `(J, 2|3)`.
 Units: camera coordinates in mm, image coordinates in pixels.
 """
 import numpy as np
+
+from common.utils.errors import PoseNetError
 
 
 def cam2pixel(cam_coord, f, c):
@@ -194,3 +197,38 @@ def heatmap_to_pixel(coord_hm, bbox, root_depth, output_shape, depth_dim, bbox_3
     pixel[..., 1] = coord_hm[..., 1] / output_shape[0] * bbox[..., 3] + bbox[..., 1]
     pixel[..., 2] = absolute_depth(coord_hm[..., 2], root_depth, depth_dim, bbox_3d_shape)
     return pixel
+
+
+def k_value(bbox, focal, bbox_real=(2000, 2000)):
+    """RootNet's camera-distance factor `k = sqrt(real_x * real_y * fx * fy / area)` (mm).
+
+    It is the distance at which a person of real size `bbox_real` (mm, x then y) would fill
+    the box; RootNet predicts the correction `gamma` and outputs `depth = gamma * k`.
+    `bbox`: processed boxes `[x, y, w, h]` px (`process_bbox`), `(4,)` or `(N, 4)`; `area = w*h`.
+    `focal`: `(fx, fy)` px, `(2,)` or one per box `(N, 2)`. Returns float64 `()` or `(N,)`
+    (the original computed it in double and fed it to the network as float32).
+    """
+    bbox = np.asarray(bbox, dtype=np.float64)
+    focal = np.asarray(focal, dtype=np.float64)
+    area = bbox[..., 2] * bbox[..., 3]
+    if np.any(~(area > 0)):
+        raise PoseNetError(f"k_value: every box needs width and height > 0 px (areas {area}); "
+                           "pass boxes from process_bbox")
+    return np.sqrt(float(bbox_real[0]) * float(bbox_real[1]) * focal[..., 0] * focal[..., 1]
+                   / area)
+
+
+def root_output_to_cam(coord, bbox, output_shape, f, c):
+    """RootNet outputs `(N, 3)` (x, y in output space, depth mm) to camera-space roots `(N, 3)` mm.
+
+    x, y go to the original image, `x / W_out * bbox_w + bbox_x` (likewise y), and are
+    back-projected with the depth (`pixel2cam`). `bbox`: the processed boxes the crops came from,
+    `(N, 4)` px; `output_shape`: RootNet's output `(H_out, W_out)`; `f`, `c`: px, `(2,)` or
+    `(N, 2)`.
+    """
+    coord = np.asarray(coord, dtype=np.float64).reshape(-1, 3)
+    bbox = np.asarray(bbox, dtype=np.float64).reshape(-1, 4)
+    pixel = coord.copy()
+    pixel[:, 0] = coord[:, 0] / output_shape[1] * bbox[:, 2] + bbox[:, 0]
+    pixel[:, 1] = coord[:, 1] / output_shape[0] * bbox[:, 3] + bbox[:, 1]
+    return pixel2cam(pixel, f, c)
