@@ -147,8 +147,8 @@ def test_imagenet_weights_offline_error_says_where_to_put_file(monkeypatch, tmp_
     assert 'resnet18-f37072fd.pth' in msg
     assert str(tmp_path / 'hub' / 'checkpoints') in msg
     assert 'pretrained_backbone=False' in msg
-    assert msg.startswith('could not download the ImageNet weights for ResNet-18 '
-                          '(https://download.pytorch.org/models/resnet18-f37072fd.pth): OSError: ')
+    assert msg.startswith('ImageNet weights of ResNet-18: could not download '
+                          'https://download.pytorch.org/models/resnet18-f37072fd.pth (OSError: ')
     assert 'damaged' not in msg
 
 
@@ -160,23 +160,22 @@ def test_damaged_cached_imagenet_weights_say_delete_or_replace(monkeypatch, tmp_
     with pytest.raises(PoseNetError) as e:
         ResNetBackbone(18).init_weights()
     msg = str(e.value)
-    assert msg.startswith(f'the file of the ImageNet weights for ResNet-18 at {path} is damaged '
-                          '(cannot be read: ')
-    assert msg.endswith('delete it to download it again, or replace it with a good copy of '
-                        'https://download.pytorch.org/models/resnet18-f37072fd.pth, or train from '
-                        'random initialisation with --cfg pretrained_backbone=False')
+    assert msg.startswith(f'ImageNet weights of ResNet-18: file {path} is damaged (')
+    assert msg.endswith('delete it or replace it with a fresh copy of '
+                        'https://download.pytorch.org/models/resnet18-f37072fd.pth')
     assert 'could not download' not in msg
     assert path.read_bytes().startswith(b'<html>')  # the file is left for the user to decide
 
 
 def test_load_torchvision_weights_from_cache(monkeypatch, tmp_path):
     import torchvision
-    from common.utils.weights import load_torchvision_weights
+    from common.nets.weights import load_torchvision_state_dict
     monkeypatch.setenv('TORCH_HOME', str(tmp_path))
     tv = torchvision.models.resnet18(weights=None)
     (tmp_path / 'hub' / 'checkpoints').mkdir(parents=True)
     torch.save(tv.state_dict(), tmp_path / 'hub' / 'checkpoints' / 'resnet18-f37072fd.pth')
-    state = load_torchvision_weights(torchvision.models.ResNet18_Weights.IMAGENET1K_V1, 'weights')
+    state = load_torchvision_state_dict(torchvision.models.ResNet18_Weights.IMAGENET1K_V1,
+                                        'weights')
     torch.testing.assert_close(state['layer2.0.conv1.weight'], tv.layer2[0].conv1.weight)
     backbone = ResNetBackbone(18)
     backbone.init_weights()
@@ -186,8 +185,8 @@ def test_load_torchvision_weights_from_cache(monkeypatch, tmp_path):
 def test_damaged_local_weights_file_is_a_clear_error(tmp_path):
     path = tmp_path / 'resnet18.pth'
     path.write_bytes(b'garbage')
-    with pytest.raises(PoseNetError, match=f'cannot read the ImageNet weights file {path} .*'
-                                           'is it a PyTorch state dict'):
+    with pytest.raises(PoseNetError, match=f'ImageNet weights of ResNet-18: file {path} is '
+                                           'damaged'):
         ResNetBackbone(18).init_weights(weights_file=str(path))
 
 

@@ -6,7 +6,6 @@ from common.utils.pose_utils import (cam2pixel, fliplr_joints, get_bbox, heatmap
                                      pixel2cam, process_bbox, rigid_align, rigid_transform_3D,
                                      similarity_transform_3D, swap_flip_pairs,
                                      transform_joint_to_other_db, world2cam)
-from main.config import cfg
 
 
 def rotation(axis, deg):
@@ -127,9 +126,11 @@ def test_process_bbox_wide_and_tall_for_non_square_input():
     assert wide[2] / wide[3] == pytest.approx(0.75) and tall[2] / tall[3] == pytest.approx(0.75)
 
 
-def test_process_bbox_default_input_shape_from_cfg():
-    cfg.update(input_shape=(256, 192))
-    np.testing.assert_allclose(process_bbox([100, 100, 51, 201], 640, 480),
+def test_process_bbox_takes_the_input_shape_it_uses():
+    # no global configuration below the drivers: the aspect ratio is an argument
+    with pytest.raises(TypeError):
+        process_bbox([100, 100, 51, 201], 640, 480)
+    np.testing.assert_allclose(process_bbox([100, 100, 51, 201], 640, 480, (256, 192)),
                                [31.25, 75., 187.5, 250.], atol=1e-9)
 
 

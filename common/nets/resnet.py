@@ -2,14 +2,11 @@
 
 Parameter names equal torchvision's ResNet, so ImageNet state dicts load once `fc.*` is dropped.
 """
-import os.path as osp
-
-import torch
 import torch.nn as nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
+from common.nets.weights import load_into, load_torchvision_state_dict
 from common.utils.errors import PoseNetError
-from common.utils.weights import load_torchvision_weights
 
 # depth -> (block, blocks per stage, torchvision weights enum name)
 RESNET_SPEC = {
@@ -82,22 +79,13 @@ class ResNetBackbone(nn.Module):
         """Load ImageNet weights (torchvision `IMAGENET1K_V1`), dropping the classifier `fc.*`.
 
         `weights_file`: a local `.pth` state dict to use instead of the download. Without it,
-        torchvision's cache (`$TORCH_HOME/hub/checkpoints/<file>`) is used, downloading if needed
-        (`common.utils.weights.load_torchvision_weights`: offline, or with a damaged cached
-        file, this stops with a message saying what to do).
+        torchvision's cache (`$TORCH_HOME/hub/checkpoints/<file>`) is used, downloading if needed;
+        offline this stops with a message saying where to put the file by hand
+        (`common/nets/weights.py`).
         """
-        if weights_file is not None:
-            if not osp.isfile(weights_file):
-                raise PoseNetError(f"ImageNet weights file not found: {weights_file}")
-            try:
-                state_dict = torch.load(weights_file, map_location='cpu', weights_only=True)
-            except Exception as e:
-                raise PoseNetError(f"cannot read the ImageNet weights file {weights_file} "
-                                   f"({type(e).__name__}); is it a PyTorch state dict?") from None
-        else:
-            state_dict = load_torchvision_weights(
-                imagenet_weights(self.resnet_type),
-                f'the ImageNet weights for ResNet-{self.resnet_type}',
-                hint='or train from random initialisation with --cfg pretrained_backbone=False')
+        state_dict = load_torchvision_state_dict(
+            imagenet_weights(self.resnet_type), f"ImageNet weights of ResNet-{self.resnet_type}",
+            weights_file=weights_file,
+            hint=", or train from random initialisation with --cfg pretrained_backbone=False")
         state_dict = {k: v for k, v in state_dict.items() if not k.startswith('fc.')}
-        self.load_state_dict(state_dict)
+        load_into(self, state_dict, f"ImageNet weights of ResNet-{self.resnet_type}")

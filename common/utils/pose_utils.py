@@ -1,4 +1,5 @@
-"""Geometry helpers: projections, rigid alignment, boxes, joint-set mapping, flips.
+"""Geometry helpers: projections, rigid alignment, boxes, joint-set mapping, flips, and
+RootNet's camera-distance factor `k_value` and output-to-camera mapping `root_output_to_cam`.
 
 All functions are pure (numpy in, numpy out) and work row-wise on joint arrays `(J, 2|3)`,
 batched over any leading axes where their docstring says so. Units: camera coordinates in mm,
@@ -8,6 +9,8 @@ root spread over the `depth_dim` bins; `heatmap_to_pixel` / `heatmap_to_cam` are
 mapping from it to the image and camera space (test, demo and pipeline all use them).
 """
 import numpy as np
+
+from common.utils.errors import PoseNetError
 
 
 def cam2pixel(cam_coord, f, c):
@@ -259,3 +262,38 @@ def root_relative_errors(pred_cam, gt_cam, root_idx, eval_joint, align=None):
     eval_joint = list(eval_joint)
     pred_rel, gt_rel = pred_rel[:, eval_joint], gt_rel[:, eval_joint]
     return np.linalg.norm(pred_rel - gt_rel, axis=-1), pred_rel, gt_rel
+
+
+def k_value(bbox, focal, bbox_real=(2000, 2000)):
+    """RootNet's camera-distance factor `k = sqrt(real_x * real_y * fx * fy / area)` (mm).
+
+    It is the distance at which a person of real size `bbox_real` (mm, x then y) would fill
+    the box; RootNet predicts the correction `gamma` and outputs `depth = gamma * k`.
+    `bbox`: processed boxes `[x, y, w, h]` px (`process_bbox`), `(4,)` or `(N, 4)`; `area = w*h`.
+    `focal`: `(fx, fy)` px, `(2,)` or one per box `(N, 2)`. Returns float64 `()` or `(N,)`
+    (the original computed it in double and fed it to the network as float32).
+    """
+    bbox = np.asarray(bbox, dtype=np.float64)
+    focal = np.asarray(focal, dtype=np.float64)
+    area = bbox[..., 2] * bbox[..., 3]
+    if np.any(~(area > 0)):
+        raise PoseNetError(f"k_value: every box needs width and height > 0 px (areas {area}); "
+                           "pass boxes from process_bbox")
+    return np.sqrt(float(bbox_real[0]) * float(bbox_real[1]) * focal[..., 0] * focal[..., 1]
+                   / area)
+
+
+def root_output_to_cam(coord, bbox, output_shape, f, c):
+    """RootNet outputs `(N, 3)` (x, y in output space, depth mm) to camera-space roots `(N, 3)` mm.
+
+    x, y go to the original image, `x / W_out * bbox_w + bbox_x` (likewise y), and are
+    back-projected with the depth (`pixel2cam`). `bbox`: the processed boxes the crops came from,
+    `(N, 4)` px; `output_shape`: RootNet's output `(H_out, W_out)`; `f`, `c`: px, `(2,)` or
+    `(N, 2)`.
+    """
+    coord = np.asarray(coord, dtype=np.float64).reshape(-1, 3)
+    bbox = np.asarray(bbox, dtype=np.float64).reshape(-1, 4)
+    pixel = coord.copy()
+    pixel[:, 0] = coord[:, 0] / output_shape[1] * bbox[:, 2] + bbox[:, 0]
+    pixel[:, 1] = coord[:, 1] / output_shape[0] * bbox[:, 3] + bbox[:, 1]
+    return pixel2cam(pixel, f, c)

@@ -1,0 +1,102 @@
+"""Person detector (DetectNet's role in DetectNet -> RootNet -> PoseNet; SPEC section 14).
+
+`PersonDetector` wraps one of torchvision's COCO-trained detectors (`DETECTORS`; default
+Faster R-CNN ResNet-50 FPN v2) and returns person boxes `[x, y, w, h]` px with their scores.
+Its weights come through torchvision's weights API: downloaded once into
+`$TORCH_HOME/hub/checkpoints/<file>`, or read from a local file (`weights_path`); offline
+the error says which file to fetch and where to put it (`common/nets/weights.py`).
+"""
+import numpy as np
+import torch
+
+from common.nets.weights import load_into, load_torchvision_state_dict
+from common.utils.errors import PoseNetError
+
+# torchvision builder name -> its COCO weights enum (entry COCO_V1). Each is built without
+# weights and the COCO state dict loaded into it, which computes what torchvision's own
+# pretrained build does (its frozen batch norms become plain ones in eval mode). Not listed:
+# models whose pretrained build also patches the model (v1 Faster R-CNN, RetinaNet: eps 0).
+DETECTORS = {
+    'fasterrcnn_resnet50_fpn_v2': 'FasterRCNN_ResNet50_FPN_V2_Weights',
+    'fasterrcnn_mobilenet_v3_large_fpn': 'FasterRCNN_MobileNet_V3_Large_FPN_Weights',
+    'fasterrcnn_mobilenet_v3_large_320_fpn': 'FasterRCNN_MobileNet_V3_Large_320_FPN_Weights',
+}
+DEFAULT_DETECTOR = 'fasterrcnn_resnet50_fpn_v2'
+PERSON_LABEL = 1  # 'person' in torchvision's 91-entry COCO category list
+
+
+def coco_weights(name):
+    """torchvision's `COCO_V1` weights entry of detector `name` (a key of `DETECTORS`)."""
+    if name not in DETECTORS:
+        raise PoseNetError(f"detector {name!r} is not supported; choose one of "
+                           f"{', '.join(sorted(DETECTORS))}")
+    import torchvision.models.detection as tvd
+    return getattr(tvd, DETECTORS[name]).COCO_V1
+
+
+def image_to_tensor(img_bgr):
+    """BGR uint8 image `(H, W, 3)` (OpenCV) -> RGB float tensor `(3, H, W)` in [0, 1]."""
+    img = np.asarray(img_bgr)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise PoseNetError(f"the detector needs a BGR uint8 image of shape (H, W, 3) as read by "
+                           f"cv2.imread, got {img.dtype} {img.shape}")
+    return torch.from_numpy(np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1))).float() / 255.
+
+
+class PersonDetector:
+    """COCO person detector.
+
+    `name`: a key of `DETECTORS`. `weights_path`: a local state-dict file of that detector,
+    loaded instead of torchvision's cache/download. `score_thresh`: keep people with
+    `score >= score_thresh`. `device`: where the model runs. `pretrained=False` (and no
+    `weights_path`) keeps the random initialisation and downloads nothing (for tests).
+
+    Calling it on one image gives `(boxes (N, 4) float64 [x, y, w, h] px, scores (N,) float64)`,
+    people only, by score descending; `detect` does a list of images in one batch.
+    """
+
+    def __init__(self, name=DEFAULT_DETECTOR, weights_path=None, score_thresh=0.5, device='cpu',
+                 pretrained=True):
+        import torchvision.models.detection as tvd
+        self.name = name
+        self.weights = coco_weights(name)
+        self.score_thresh = float(score_thresh)
+        self.device = torch.device(device)
+        # the architecture of the COCO model, built without any download
+        model = getattr(tvd, name)(weights=None, weights_backbone=None,
+                                   num_classes=len(self.weights.meta['categories']))
+        if pretrained or weights_path is not None:
+            what = f"COCO weights of detector {name}"
+            state_dict = load_torchvision_state_dict(
+                self.weights, what, weights_file=weights_path, check_hash=True,
+                hint=", or pass the file's path as weights_path")
+            load_into(model, state_dict, what)
+        self.model = model.eval().requires_grad_(False).to(self.device)
+
+    def __call__(self, img_bgr):
+        """People in one BGR uint8 image `(H, W, 3)`:
+        `(boxes (N, 4) float64 [x, y, w, h] px, scores (N,) float64)`."""
+        return self.detect([img_bgr])[0]
+
+    @torch.inference_mode()
+    def detect(self, imgs_bgr):
+        """People in each of a list of BGR uint8 images, run as one batch; a list of
+        `(boxes (N_i, 4) float64 [x, y, w, h] px, scores (N_i,) float64)`."""
+        if len(imgs_bgr) == 0:
+            return []
+        outputs = self.model([image_to_tensor(img).to(self.device) for img in imgs_bgr])
+        return [self._people(out) for out in outputs]
+
+    def _people(self, output):
+        """torchvision's `{'boxes' (K, 4) x1 y1 x2 y2, 'labels' (K,), 'scores' (K,)}` -> people
+        above the threshold as `[x, y, w, h]` boxes, best first."""
+        boxes = output['boxes'].detach().cpu().double().numpy().reshape(-1, 4)
+        labels = output['labels'].detach().cpu().numpy().reshape(-1)
+        scores = output['scores'].detach().cpu().double().numpy().reshape(-1)
+        keep = (labels == PERSON_LABEL) & (scores >= self.score_thresh)
+        boxes, scores = boxes[keep], scores[keep]
+        order = np.argsort(-scores, kind='stable')
+        boxes, scores = boxes[order], scores[order]
+        xywh = np.stack((boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0],
+                         boxes[:, 3] - boxes[:, 1]), axis=1)
+        return xywh, scores

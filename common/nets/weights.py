@@ -1,0 +1,78 @@
+"""Pretrained torchvision weights: load them, or say in one line where to put the file.
+
+Used for the ImageNet backbone weights (`resnet.py`) and the COCO person detector
+(`detector.py`). torchvision keeps downloads in `$TORCH_HOME/hub/checkpoints/<file>` (the file
+name is the basename of the weights entry's URL); without internet access the user downloads
+that file on another machine and copies it there, or passes a local file.
+"""
+import os.path as osp
+import pickle
+import zipfile
+
+import torch
+
+from common.utils.errors import PoseNetError
+
+# what torch.load raises on a truncated or foreign file
+_DAMAGED_ERRORS = (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
+                   ValueError, KeyError, UnicodeDecodeError)
+
+
+def torchvision_cache_path(weights):
+    """Where torchvision keeps (and looks for) the file of a weights entry:
+    `$TORCH_HOME/hub/checkpoints/<basename of weights.url>`."""
+    return osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(weights.url))
+
+
+def _first_line(e):
+    text = str(e).strip()
+    return text.splitlines()[0] if text else 'unreadable file'
+
+
+def _damaged(what, path, url, e):
+    return PoseNetError(f"{what}: file {path} is damaged ({type(e).__name__}: {_first_line(e)}); "
+                        f"delete it or replace it with a fresh copy of {url}")
+
+
+def load_torchvision_state_dict(weights, what, weights_file=None, hint='', check_hash=False):
+    """State dict of a torchvision weights entry (e.g. `ResNet50_Weights.IMAGENET1K_V1`).
+
+    `what`: the weights in words, starting each message ("ImageNet weights of ResNet-50").
+    `weights_file`: a local `.pth` state dict used instead of torchvision's cache/download.
+    `hint`: appended to the offline message (another way out, e.g. a config option).
+    `check_hash`: verify the download against the hash in its file name (as torchvision does
+    for detection models).
+
+    Raises PoseNetError: the local file is missing or damaged; the cached file is damaged; the
+    download failed (message: file name, URL, the folder to put it in).
+    """
+    if weights_file is not None:
+        if not osp.isfile(weights_file):
+            raise PoseNetError(f"{what}: file not found: {weights_file}")
+        try:
+            return torch.load(weights_file, map_location='cpu', weights_only=True)
+        except _DAMAGED_ERRORS as e:
+            raise _damaged(what, weights_file, weights.url, e) from None
+
+    cache_path = torchvision_cache_path(weights)
+    try:
+        return weights.get_state_dict(progress=False, check_hash=check_hash)
+    except Exception as e:  # URLError, socket, HTTP, SSL errors, bad hash, unreadable file
+        if osp.isfile(cache_path):  # downloads are moved into place only when complete
+            raise _damaged(what, cache_path, weights.url, e) from None
+        raise PoseNetError(
+            f"{what}: could not download {weights.url} ({type(e).__name__}: {_first_line(e)}); "
+            f"offline, download that file on another machine and put it at {cache_path} "
+            f"(or set TORCH_HOME){hint}") from None
+
+
+
+def load_into(module, state_dict, what):
+    """`module.load_state_dict(state_dict)` (strict); a mismatch raises PoseNetError naming
+    `what` instead of torch's multi-line report."""
+    try:
+        module.load_state_dict(state_dict)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        lines = ' '.join(line.strip() for line in str(e).splitlines()[:2])
+        raise PoseNetError(f"{what}: the weights do not fit this network ({lines}); "
+                           "use the file made for it") from None
