@@ -362,22 +362,12 @@ def test_matlab_script_gives_the_same_numbers(scene, tmp_path):
     assert 0 < py['pck'] < 100
 
 
-def _generator_and_loader():
-    try:
-        from data.MuPoTS.MuPoTS import MuPoTS
-        from tool.synthetic_data import generate
-    except ImportError:
-        return None
-    return generate, MuPoTS
-
-
-@pytest.mark.skipif(_generator_and_loader() is None,
-                    reason='tool/synthetic_data.py or data/MuPoTS/MuPoTS.py not written yet')
 def test_generated_kit_through_loader_and_evaluate(tmp_path):
     """Generated MuPoTS tree: ground truth turned into network outputs, exported by
     `MuPoTS.evaluate`, scored against the generator's annot.mat / occlusion.mat."""
+    from data.MuPoTS.MuPoTS import MuPoTS        # a missing module fails, not skips
     from main.config import cfg
-    generate, MuPoTS = _generator_and_loader()
+    from tool.synthetic_data import generate
     truth = generate(str(tmp_path), datasets=['MuPoTS'], seed=1, num_sequences=2,
                      num_frames=3)['MuPoTS']
     cfg.data_dir = str(tmp_path)                      # restored by conftest
@@ -410,3 +400,284 @@ def test_generated_kit_through_loader_and_evaluate(tmp_path):
                            str(tmp_path / 'moved3d.mat'), gt_dir, 'all', False, verbose=False)
     assert m['sequences']['TS1']['all']['pck']['total'] == 0.
     assert m['sequences']['TS2']['all']['pck']['total'] == 100. and m['pck'] == 50.
+
+
+# -- the official kit's corner cases -----------------------------------------------------------
+def test_ground_truth_joint_at_origin_still_counts_in_matching():
+    """The kit gives every ground-truth joint visibility 1; only predictions at (0, 0) are
+    invisible."""
+    gt = np.zeros((1, 17, 2))                                 # 2D annotation all at (0, 0)
+    near = np.full((1, 17, 2), 3.)                            # 3 px away, not at (0, 0)
+    assert ev.match_scores(gt, near).tolist() == [[13]]       # joints 2..14
+    assert ev.match_people(gt, near).tolist() == [0]
+    # a predicted joint at exactly (0, 0) stays invisible, even on a ground truth at (0, 0)
+    assert ev.match_scores(gt, np.zeros((1, 17, 2))).tolist() == [[0]]
+    assert ev.match_people(gt, np.zeros((1, 17, 2))).tolist() == [-1]
+    half = near.copy()
+    half[0, 1:8] = 0.                                          # joints 2..8 invisible
+    assert ev.match_scores(gt, half).tolist() == [[6]]
+    # explicit visibility still overrides the default
+    gt_vis = np.ones((1, 17), bool)
+    gt_vis[0, 1:4] = False
+    assert ev.match_scores(gt, near, gt_vis=gt_vis).tolist() == [[10]]
+
+
+def test_ground_truth_at_origin_matched_in_a_kit(tmp_path):
+    """A kit person whose annot2 is all zeros is matched by a prediction near (0, 0)."""
+    A = make_person(0)
+    gt_dir = str(tmp_path / 'gt')
+    write_kit(gt_dir, {1: [[dict(univ=A[0], p2d=np.zeros((17, 2)))]]})
+    p2, p3 = write_preds(str(tmp_path), {'TS1_img_000000': [(A[0], np.full((17, 2), 5.))]})
+    m = ev.evaluate_mupots(p2, p3, gt_dir, 'matched', True, verbose=False)
+    assert m['pck'] == 100. and m['pooled']['all']['num_people'] == 1
+    p2, p3 = write_preds(str(tmp_path), {'TS1_img_000000': [(A[0], np.zeros((17, 2)))]})
+    assert ev.evaluate_mupots(p2, p3, gt_dir, 'all', True, verbose=False)['pck'] == 0.
+
+
+def test_zero_length_predicted_bone_gives_nan_below_it():
+    gt, _ = make_person(0)
+    pred = gt.copy()
+    pred[3] = pred[2]                   # R elbow (4) on R shoulder (3): bone 3 -> 4 is zero
+    out = ev.rescale_bones(pred, gt)
+    nan_rows = np.flatnonzero(np.isnan(out).any(axis=1)).tolist()
+    assert nan_rows == [3, 4]           # elbow and the wrist below it (0-based 3, 4)
+    assert np.isnan(out[[3, 4]]).all()
+    keep = [i for i in range(17) if i not in (3, 4)]
+    np.testing.assert_allclose(out[keep], gt[keep], atol=1e-9)
+    # a zero ground-truth bone with a non-zero predicted one is 0 / length = 0, not NaN
+    flat_gt = gt.copy()
+    flat_gt[4] = flat_gt[3]
+    res = ev.rescale_bones(gt, flat_gt)
+    np.testing.assert_allclose(res[4], res[3])
+    errors = ev.person_errors(pred[None], gt[None], np.array([True]), is_relative=True)
+    assert np.flatnonzero(np.isnan(errors[0])).tolist() == [3, 4]
+    m = ev.group_metrics(errors, np.ones((1, 17), bool))
+    assert m['pck']['total'] == pytest.approx(100. * 12 / 14)   # NaN < 150 is false
+    assert m['pck']['elbows'] == 50. and m['pck']['wrists'] == 50.
+    m = ev.group_metrics(errors, np.ones((1, 17), bool), inclusive=True)
+    assert m['pck']['total'] == pytest.approx(100. * 12 / 14)   # NaN counts wrong here too
+
+
+def test_zero_bone_in_a_kit_is_wrong_in_every_table(scene):
+    """B's right hip predicted on the pelvis: hip, knee and ankle are NaN, so wrong (keeping the
+    hip on the pelvis instead would leave all three within 150 mm: hip 110 mm off)."""
+    A, B = scene['people']['A'], scene['people']['B']
+    collapsed = B[0].copy()
+    collapsed[8] = collapsed[14]                              # B, frame 0: R hip on the pelvis
+    preds = dict(scene['preds'], TS1_img_000000=[A, (collapsed, B[1])])
+    ts1 = run(scene, preds, relative=True)['sequences']['TS1']
+    assert ts1['all']['pck']['total'] == pytest.approx(100. * 53 / 56, abs=1e-9)
+    assert ts1['all']['auc']['total'] == pytest.approx(GT_AUC * 53 / 56, abs=1e-9)
+    for group in ('hips', 'knees', 'ankles'):
+        assert ts1['all']['pck'][group] == pytest.approx(100. * 7 / 8)
+    assert ts1['all']['pck']['shoulders'] == 100.
+    assert ts1['visible']['pck']['total'] == pytest.approx(100. * 49 / 52, abs=1e-9)
+    assert ts1['occluded']['pck']['total'] == 100.
+
+
+def test_exactly_150mm_is_wrong_in_the_main_table_and_right_in_visible_occluded():
+    errors = np.full((1, 17), 150.)
+    mask = np.ones((1, 17), bool)
+    assert ev.group_metrics(errors, mask)['pck']['total'] == 0.
+    inc = ev.group_metrics(errors, mask, inclusive=True)
+    assert inc['pck']['total'] == 100.
+    assert inc['auc']['total'] == 0.            # the AUC keeps error < t (kit has none here)
+    assert ev.pck_and_auc([150., 150.000001, np.nan, np.inf], inclusive=True) == (25., 0.)
+    assert ev.pck_and_auc([149.999, 150.], inclusive=False)[0] == 50.
+
+
+def test_exactly_150mm_in_a_kit(scene):
+    """Person A of TS1 frame 0 moved 150 mm in 3D (integers: every error is exactly 150)."""
+    A, B = scene['people']['A'], scene['people']['B']
+    moved = (A[0] + np.array([150., 0., 0.]), A[1])
+    errors = ev.person_errors(moved[0][None], A[0][None], np.array([True]), is_relative=False)
+    assert np.all(errors == 150.)
+    m = run(scene, dict(scene['preds'], TS1_img_000000=[moved, B]), relative=False)
+    ts1 = m['sequences']['TS1']
+    assert ts1['all']['pck']['total'] == 75.                  # 150 < 150 is false
+    assert ts1['all']['auc']['total'] == pytest.approx(0.75 * GT_AUC, abs=1e-9)
+    assert ts1['visible']['pck']['total'] == 100.             # 150 > 150 is false
+    assert ts1['visible']['auc']['total'] == pytest.approx(GT_AUC * 41 / 52, abs=1e-9)
+    assert ts1['occluded']['pck']['total'] == 100.
+    assert ts1['occluded']['auc']['total'] == pytest.approx(GT_AUC / 4, abs=1e-9)
+    assert m['pooled']['visible']['pck']['total'] == 100.
+    assert m['mean']['occluded']['pck']['total'] == 100.
+    # 150 mm in the main table of the pooled people: 14 of 98 joints wrong
+    assert m['pck_pooled'] == pytest.approx(100. * 84 / 98, abs=1e-9)
+
+
+def test_frames_matched_at_once_equal_frame_by_frame():
+    A, B = make_person(-1000)[1], make_person(1000, 6000)[1]
+    far = A + 500.
+    # frame 0: gt A, B; preds B, A.  frame 1: gt A; preds far, A, A (tie -> lowest index)
+    # frame 2: gt B, B; pred B (one prediction serves only the first)
+    gt = np.stack([A, B, A, B, B])
+    gt_frame = [0, 0, 1, 2, 2]
+    pred = np.stack([B, A, far, A, A, B])
+    pred_frame = [0, 0, 1, 1, 1, 2]
+    assert ev.match_frames(gt, gt_frame, pred, pred_frame).tolist() == [1, 0, 3, 5, -1]
+    # frames without predictions or without ground truth
+    assert ev.match_frames(gt[:2], [0, 0], pred[5:], [1]).tolist() == [-1, -1]
+    assert ev.match_frames(gt[2:3], [3], pred[:2], [0, 0]).tolist() == [-1]
+    assert ev.match_frames(gt[:0], [], pred, pred_frame).tolist() == []
+    with pytest.raises(ValueError, match='non-decreasing'):
+        ev.match_frames(gt, [0, 1, 0, 2, 2], pred, pred_frame)
+
+
+# -- prediction checks -------------------------------------------------------------------------
+def _save(path, **variables):
+    scipy.io.savemat(str(path), variables)
+    return str(path)
+
+
+def test_loadmat_keeps_a_single_persons_leading_axis(tmp_path):
+    """What scipy gives back for one person: (1, 17, 2) stays (1, 17, 2), so that is the only
+    single-person shape accepted."""
+    one = np.arange(34.).reshape(1, 17, 2)
+    path = _save(tmp_path / 'one.mat', TS1_img_000000=one)
+    assert scipy.io.loadmat(path)['TS1_img_000000'].shape == (1, 17, 2)
+    got = ev.read_pred_mat(path, 2)
+    assert list(got) == ['TS1_img_000000'] and got['TS1_img_000000'].shape == (1, 17, 2)
+    np.testing.assert_array_equal(got['TS1_img_000000'], one)
+    bare = _save(tmp_path / 'bare.mat', TS1_img_000000=one[0])
+    with pytest.raises(PoseNetError, match=r"bare.mat: variable 'TS1_img_000000' has shape "
+                                           r"\(17, 2\).*one person is \(1, 17, 2\)"):
+        ev.read_pred_mat(bare, 2)
+    empty = _save(tmp_path / 'empty.mat', TS1_img_000000=np.zeros((0, 17, 3)))
+    assert ev.read_pred_mat(empty, 3)['TS1_img_000000'].shape == (0, 17, 3)
+
+
+@pytest.mark.parametrize('shape, dim', [((2, 2, 17), 2), ((2, 3, 17), 3), ((2, 17, 3), 2),
+                                        ((2, 17, 2), 3), ((34, 2), 2), ((2, 17, 2, 2), 2)])
+def test_wrong_shapes_are_refused_not_reshaped(tmp_path, shape, dim):
+    path = _save(tmp_path / 'p.mat', TS2_img_000004=np.ones(shape))
+    with pytest.raises(PoseNetError) as err:
+        ev.read_pred_mat(path, dim)
+    msg = str(err.value)
+    assert path in msg and "'TS2_img_000004'" in msg and f'(persons, 17, {dim})' in msg
+    assert '\n' not in msg
+
+
+@pytest.mark.parametrize('bad', [np.nan, np.inf, -np.inf])
+def test_non_finite_predictions_are_refused(scene, bad):
+    A, B = scene['people']['A'], scene['people']['B']
+    broken = A[0].copy()
+    broken[7, 2] = bad
+    p2, p3 = write_preds(scene['pred_dir'],
+                         dict(scene['preds'], TS1_img_000001=[B, (broken, A[1])]))
+    with pytest.raises(PoseNetError, match=r"preds_3d_kpt_mupots.mat: variable 'TS1_img_000001'"
+                                           r" holds NaN or inf \(person 1, joint 7\)"):
+        ev.evaluate_mupots(p2, p3, scene['gt_dir'], verbose=False)
+
+
+def test_files_without_predictions_or_with_odd_content_are_refused(scene, tmp_path):
+    A = scene['people']['A']
+    p2, p3 = write_preds(scene['pred_dir'], scene['preds'])
+    nothing = _save(tmp_path / 'nothing.mat')
+    with pytest.raises(PoseNetError, match=r'nothing.mat: no prediction variables'):
+        ev.evaluate_mupots(nothing, p3, scene['gt_dir'], verbose=False)
+    text = _save(tmp_path / 'text.mat', TS1_img_000000='hello')
+    with pytest.raises(PoseNetError, match=r"text.mat: variable 'TS1_img_000000' (is not a "
+                                           r"numeric array|has shape)"):
+        ev.read_pred_mat(text, 2)
+    # the two files disagree on images or on people
+    other2 = _save(tmp_path / 'other2.mat', TS1_img_000000=A[1][None],
+                   TS1_img_000005=A[1][None])
+    with pytest.raises(PoseNetError, match='hold different images'):
+        ev.evaluate_mupots(other2, p3, scene['gt_dir'], verbose=False)
+    (tmp_path / 'one').mkdir()
+    one_2d, _ = write_preds(str(tmp_path / 'one'), dict(scene['preds'], TS1_img_000000=[A]))
+    with pytest.raises(PoseNetError, match=r"'TS1_img_000000': 1 persons in .*one.preds_2d_kpt_"
+                                           r"mupots.mat but 2 in .*preds_3d_kpt_mupots.mat"):
+        ev.load_predictions(one_2d, p3)
+
+
+def test_keys_naming_no_frame(scene, capsys):
+    A = scene['people']['A']
+    preds = dict(scene['preds'], TS9_img_000000=[A], TS1_img_000099=[A])
+    m = run(scene, preds)
+    assert m['unused_keys'] == 2 and m['pck'] == 100.
+    ev.score_predictions(*_dicts(preds), scene['gt_dir'])
+    assert '2 prediction key(s) name no frame of the ground truth' in capsys.readouterr().out
+    with pytest.raises(PoseNetError, match=r"no prediction key of pred_2d \(e.g. "
+                                           r"'TS9_img_000000'\) names a frame"):
+        ev.score_predictions(*_dicts({'TS9_img_000000': [A]}), scene['gt_dir'], verbose=False)
+
+
+def test_coco_keys_load_in_the_shared_reader(tmp_path):
+    """The viewer's reader: no ground-truth key check, COCO keys load."""
+    pose = np.arange(102.).reshape(2, 17, 3)
+    path = _save(tmp_path / 'preds_3d_kpt_coco.mat', coco_000000000139=pose,
+                 coco_000000000285=pose[:1])
+    got = ev.read_pred_mat(path, 3, 'result file')
+    assert list(got) == ['coco_000000000139', 'coco_000000000285']
+    np.testing.assert_array_equal(got['coco_000000000285'], pose[:1])
+    with pytest.raises(PoseNetError, match=r'^result file not found: .*missing.mat; run '
+                                           r'main/test.py'):
+        ev.read_pred_mat(str(tmp_path / 'missing.mat'), 3, 'result file')
+
+
+# -- in-memory scoring -------------------------------------------------------------------------
+def _dicts(preds):
+    """{key: [(p3d, p2d), ...]} -> ({key: (P, 17, 2)}, {key: (P, 17, 3)})."""
+    return ({k: np.array([p[1] for p in v]).reshape(-1, 17, 2) for k, v in preds.items()},
+            {k: np.array([p[0] for p in v]).reshape(-1, 17, 3) for k, v in preds.items()})
+
+
+def test_score_predictions_in_memory_equals_the_files(scene, tmp_path):
+    A, B = scene['people']['A'], scene['people']['B']
+    preds = dict(scene['preds'], TS1_img_000000=[(A[0] + [0., 200., 0.], A[1]), B],
+                 TS1_img_000001=[A])
+    pred_2d, pred_3d = _dicts(preds)
+    from_files = run(scene, preds, relative=False)
+    in_memory = ev.score_predictions(pred_2d, pred_3d, scene['gt_dir'], 'all', False,
+                                     verbose=False)
+    kit = ev.load_kit(scene['gt_dir'])
+    from_kit = ev.score_predictions(pred_2d, pred_3d, kit, 'all_annotated', False,
+                                    out_dir=str(tmp_path / 'csv'), verbose=False)
+    for m in (in_memory, from_kit):
+        assert m['sequences'] == from_files['sequences'] and m['pck'] == from_files['pck']
+    assert from_files['sequences']['TS1']['all']['pck']['total'] == 50.   # 2 of 4 wrong
+    assert len(from_kit['files']) == 3 and all(osp.isfile(f) for f in from_kit['files'])
+    assert not list((tmp_path / 'csv').glob('*.tmp'))
+
+
+def test_evaluate_all_variants(scene, tmp_path):
+    A = scene['people']['A']
+    preds = dict(scene['preds'], TS1_img_000001=[A])         # B missing in frame 1
+    res = ev.evaluate_all_variants(*_dicts(preds), scene['gt_dir'], out_dir=str(tmp_path / 'o'),
+                                   verbose=False)
+    assert list(res) == ['all_relative', 'matched_relative', 'all_absolute',
+                         'matched_absolute']
+    for key, m in res.items():
+        mode, kind = key.split('_')
+        assert m['mode'] == mode and m['is_relative'] == (kind == 'relative')
+        assert m['pck_pooled'] == (pytest.approx(600. / 7) if mode == 'all' else 100.)
+    assert len(list((tmp_path / 'o').glob('mupots_*_sequencewise*.csv'))) == 12
+    write_preds(scene['pred_dir'], preds)
+    gt_root = scene['gt_dir']
+    os.makedirs(osp.join(str(tmp_path), 'MuPoTS', 'data'))
+    shutil.copytree(gt_root, osp.join(str(tmp_path), 'MuPoTS', 'data', 'MultiPersonTestSet'))
+    present = ev.evaluate_if_present(scene['pred_dir'], str(tmp_path), verbose=False)
+    assert {k: v['sequences'] for k, v in present.items()} == \
+        {k: v['sequences'] for k, v in res.items()}
+
+
+def test_in_memory_checks_name_the_variable(scene):
+    A = scene['people']['A']
+    pred_2d, pred_3d = _dicts(scene['preds'])
+    bad = dict(pred_2d, TS1_img_000000=np.swapaxes(pred_2d['TS1_img_000000'], 1, 2))
+    with pytest.raises(PoseNetError, match=r"pred_2d: variable 'TS1_img_000000' has shape "
+                                           r"\(2, 2, 17\), expected \(persons, 17, 2\)"):
+        ev.score_predictions(bad, pred_3d, scene['gt_dir'], verbose=False)
+    nan3d = dict(pred_3d, TS2_img_000000=np.full((1, 17, 3), np.nan))
+    with pytest.raises(PoseNetError, match=r"pred_3d: variable 'TS2_img_000000' holds NaN"):
+        ev.evaluate_all_variants(pred_2d, nan3d, scene['gt_dir'], verbose=False)
+    with pytest.raises(PoseNetError, match=r'pred_2d: no predictions'):
+        ev.score_predictions({}, pred_3d, scene['gt_dir'], verbose=False)
+    with pytest.raises(PoseNetError, match=r'pred_3d: expected a dict'):
+        ev.score_predictions(pred_2d, [A[0]], scene['gt_dir'], verbose=False)
+    with pytest.raises(PoseNetError, match=r'gt: expected the kit'):
+        ev.score_predictions(pred_2d, pred_3d, [], verbose=False)
+    with pytest.raises(PoseNetError, match=r"'matched'"):
+        ev.score_predictions(pred_2d, pred_3d, scene['gt_dir'], eval_mode='best')

@@ -237,7 +237,7 @@ def test_viewer_writes_pngs_for_mupots_export(tmp_path, capsys):
 
 def test_viewer_loads_export_in_file_order(tmp_path):
     result_dir, _ = _make_mupots_export(tmp_path)
-    preds = view_results.load_predictions(osp.join(result_dir, 'preds_3d_kpt_mupots.mat'), 3)
+    preds = view_results.read_pred_mat(osp.join(result_dir, 'preds_3d_kpt_mupots.mat'), 3)
     assert list(preds) == ['TS1_img_000000', 'TS2_img_000003']
     assert preds['TS1_img_000000'].shape == (2, 17, 3)
     np.testing.assert_allclose(preds['TS2_img_000003'][0, 14], [0, 0, 3500])

@@ -7,6 +7,7 @@ import re
 
 from common.utils.errors import PoseNetError
 from common.utils.file_io import write_text
+from data.result_files import coco_key_stem, parse_mupots_key
 
 VIS_DIR = osp.dirname(osp.abspath(__file__))
 
@@ -43,16 +44,15 @@ def mupots_ts_frame(file_name):
 def key_to_image_path(dataset, key, img_dir):
     """Image file of a result key: MuPoTS `TS1_img_000000` -> `<img_dir>/TS1/img_000000.jpg`;
     COCO `coco_000000000139` -> `<img_dir>/000000000139.jpg`."""
-    if dataset == 'mupots':
-        folder, sep, stem = key.partition('_')
-        if not sep or not folder.startswith('TS'):
-            raise PoseNetError(f"result key {key!r} is not a MuPoTS key like 'TS1_img_000000'; "
-                               "is this a MuPoTS result (--dataset coco otherwise)?")
-        return osp.join(img_dir, folder, stem + '.jpg')
-    if not key.startswith('coco_'):
-        raise PoseNetError(f"result key {key!r} is not a COCO key like 'coco_000000000139'; "
-                           "is this a COCO result (--dataset mupots otherwise)?")
-    return osp.join(img_dir, key[len('coco_'):] + '.jpg')
+    try:
+        if dataset == 'mupots':
+            seq, frame = parse_mupots_key(key)
+            return osp.join(img_dir, f'TS{seq}', f'img_{frame:06d}.jpg')
+        return osp.join(img_dir, coco_key_stem(key) + '.jpg')
+    except PoseNetError as e:
+        other = 'coco' if dataset == 'mupots' else 'mupots'
+        raise PoseNetError(f"{e}; is this a {dataset} result (--dataset {other} "
+                           "otherwise)?") from None
 
 
 def write_name_list(path, lines):

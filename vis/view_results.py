@@ -13,13 +13,14 @@ import argparse
 import os.path as osp
 
 import cv2
-import numpy as np
 from tqdm import tqdm
 
 from common.utils.cli import run_cli
 from common.utils.errors import PoseNetError
 from common.utils.vis import vis_2d_and_3d
 from data.joint_sets import MUPOTS_JOINTS, MUPOTS_SKELETON
+from data.MuPoTS.mupots_eval import pair_predictions, read_pred_mat
+from data.result_files import pred_mat_name
 from main.config import cfg
 from vis.name_list import key_to_image_path
 
@@ -33,32 +34,6 @@ def default_img_dir(dataset):
     if dataset == 'mupots':
         return osp.join(cfg.data_dir, 'MuPoTS', 'data', 'MultiPersonTestSet')
     return osp.join(cfg.data_dir, 'MSCOCO', 'images', 'val2017')
-
-
-def load_predictions(path, last_dim):
-    """`{key: (persons, 17, last_dim) float array}` of one exported `.mat`, in file order."""
-    import scipy.io
-    if not osp.isfile(path):
-        raise PoseNetError(f"result file {path} not found: run main/test.py on this test set "
-                           "first, or pass the folder holding it with --result_dir")
-    try:
-        data = scipy.io.loadmat(path)
-    except Exception as e:  # scipy raises several types for a damaged file
-        raise PoseNetError(f"result file {path} cannot be read as a .mat file ({e}); "
-                           "re-run main/test.py to write it again") from None
-    preds = {}
-    for key, value in data.items():
-        if key.startswith('__'):
-            continue
-        arr = np.asarray(value, dtype=np.float64)
-        if arr.ndim == 2 and arr.shape == (len(EXPORT_JOINTS_NAME), last_dim):
-            arr = arr[None]   # a single person saved without the leading axis
-        if arr.ndim != 3 or arr.shape[1:] != (len(EXPORT_JOINTS_NAME), last_dim):
-            raise PoseNetError(f"result file {path}: variable {key!r} has shape {arr.shape}, "
-                               f"expected (persons, {len(EXPORT_JOINTS_NAME)}, {last_dim}); "
-                               "is it an exported PoseNet result?")
-        preds[key] = arr
-    return preds
 
 
 def read_image(path):
@@ -80,18 +55,12 @@ def view_results(dataset, result_dir, img_dir, out_dir, max_images=None, show=Fa
     """
     if dataset not in ('mupots', 'coco'):
         raise PoseNetError(f"--dataset {dataset!r}: expected 'mupots' or 'coco'")
-    path_2d = osp.join(result_dir, f'preds_2d_kpt_{dataset}.mat')
-    path_3d = osp.join(result_dir, f'preds_3d_kpt_{dataset}.mat')
-    preds_2d = load_predictions(path_2d, 2)
-    preds_3d = load_predictions(path_3d, 3)
-    for key, kpts_2d in preds_2d.items():
-        if key not in preds_3d:
-            raise PoseNetError(f"image {key!r} is in {path_2d} but not in {path_3d}: the two "
-                               "files come from different runs; re-run main/test.py")
-        if preds_3d[key].shape[0] != kpts_2d.shape[0]:
-            raise PoseNetError(f"image {key!r}: {kpts_2d.shape[0]} people in {path_2d} but "
-                               f"{preds_3d[key].shape[0]} in {path_3d}; re-run main/test.py")
-    keys = list(preds_2d)
+    path_2d = osp.join(result_dir, pred_mat_name('2d', dataset))
+    path_3d = osp.join(result_dir, pred_mat_name('3d', dataset))
+    # the exported files' one reader and pair checks (shapes, finite values, same keys/people)
+    preds = pair_predictions(read_pred_mat(path_2d, 2, 'result file'),
+                             read_pred_mat(path_3d, 3, 'result file'), path_2d, path_3d)
+    keys = list(preds)
     if max_images is not None:
         keys = keys[:max(0, max_images)]
     img_paths = [key_to_image_path(dataset, key, img_dir) for key in keys]
@@ -104,8 +73,9 @@ def view_results(dataset, result_dir, img_dir, out_dir, max_images=None, show=Fa
                               disable=not progress):
         img = read_image(img_path)
         out_path = osp.join(out_dir, key + '.png')
-        people = preds_2d[key].shape[0]
-        vis_2d_and_3d(img, preds_2d[key], preds_3d[key], EXPORT_SKELETON, filename=out_path,
+        kpts_2d, kpts_3d = preds[key]
+        people = kpts_2d.shape[0]
+        vis_2d_and_3d(img, kpts_2d, kpts_3d, EXPORT_SKELETON, filename=out_path,
                       title=f"{key}: {people} {'person' if people == 1 else 'people'}", show=show)
         written.append(out_path)
     return written
