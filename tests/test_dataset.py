@@ -10,7 +10,7 @@ from data.dataset import (DatasetLoader, add_synthetic_occlusion, gen_trans_from
                           generate_patch_image, get_aug_config, get_transform, trans_point2d,
                           trans_points2d)
 from data.multiple_datasets import MultipleDatasets
-from main.config import cfg
+from main.config import Config
 
 IMG_W, IMG_H = 120, 100
 JOINTS = ('Pelvis', 'L_Hand', 'R_Hand', 'Head')
@@ -53,9 +53,21 @@ def entry(path, joint_img, joint_vis=None, bbox=BOX):
 
 @pytest.fixture
 def small_cfg():
-    cfg.update(input_shape=(64, 64))        # output (16, 16); conftest restores cfg
+    """A 64 x 64 input: heatmap 16 x 16, 64 depth bins."""
+    cfg = Config().update(input_shape=(64, 64))
     assert cfg.output_shape == (16, 16) and cfg.depth_dim == 64
     return cfg
+
+
+def Loader(db, ref_joints_name, is_train, transform, cfg):
+    """`DatasetLoader` with the geometry of `cfg`."""
+    return DatasetLoader(db, ref_joints_name, is_train, transform, input_shape=cfg.input_shape,
+                         output_shape=cfg.output_shape, depth_dim=cfg.depth_dim,
+                         bbox_3d_shape=cfg.bbox_3d_shape)
+
+
+def transform_of(cfg):
+    return get_transform(cfg.pixel_mean, cfg.pixel_std)
 
 
 def fixed_aug(monkeypatch, scale=1.0, rot=0.0, flip=False, color=(1., 1., 1.), occlusion=False):
@@ -71,7 +83,7 @@ def test_centre_joint_lands_at_heatmap_centre_and_depth_bin(tmp_path, small_cfg,
               [52., 50., 250.],     # 250 mm behind: (250/1000 + 1)/2 * 64 = 40
               [36., 34., -500.],    # quarter box up-left, 500 mm in front: bin 16
               [85., 83., 999.]]     # past the box corner (patch 65: outside, vis 0)
-    loader = DatasetLoader(FakeDB([entry(path, joints)]), None, True, get_transform())
+    loader = Loader(FakeDB([entry(path, joints)]), None, True, transform_of(small_cfg), small_cfg)
     img, joint_img, joint_vis, have_depth = loader[0]
     assert img.shape == (3, 64, 64) and img.dtype == torch.float32
     assert joint_img.dtype == np.float32 and joint_img.shape == (4, 3)
@@ -84,7 +96,7 @@ def test_centre_joint_lands_at_heatmap_centre_and_depth_bin(tmp_path, small_cfg,
 
 def test_no_augmentation_patch_is_the_box_in_rgb(tmp_path, small_cfg):
     img = textured_image()
-    patch, trans = generate_patch_image(img, BOX, False, 1.0, 0.0, False)
+    patch, trans = generate_patch_image(img, BOX, False, 1.0, 0.0, False, (64, 64))
     assert patch.dtype == np.float32 and patch.shape == (64, 64, 3)
     # scale 1, integer offset: patch pixel (u, v) = image pixel (u + 20, v + 18), channels reversed
     np.testing.assert_array_equal(patch, img[18:82, 20:84, ::-1].astype(np.float32))
@@ -96,7 +108,7 @@ def test_have_depth_and_2d_dataset(tmp_path, small_cfg, monkeypatch):
     path = write_image(tmp_path, textured_image())
     db = FakeDB([entry(path, np.tile([52., 50., 0.], (4, 1)), [[1], [0], [2], [1]])],
                 joints_have_depth=False)
-    _, joint_img, joint_vis, have_depth = DatasetLoader(db, None, True, None)[0]
+    _, joint_img, joint_vis, have_depth = Loader(db, None, True, None, small_cfg)[0]
     np.testing.assert_array_equal(have_depth, [0.])
     np.testing.assert_array_equal(joint_vis[:, 0], [1., 0., 1., 1.])    # vis > 0 as 0/1
     np.testing.assert_allclose(joint_img[:, 2], 32.)                     # z = 0 -> middle bin
@@ -110,7 +122,7 @@ def test_truncation_zeroes_vis_outside_crop_and_depth_range(tmp_path, small_cfg,
               [20.1, 81.9, 0.],     # inside (patch x = 0.1, y = 63.9)
               [52., 50., 1000.],    # z = 1 is outside [0, 1)
               [52., 50., -1000.]]   # z = 0 is inside
-    _, joint_img, joint_vis, _ = DatasetLoader(FakeDB([entry(path, joints)]), None, True, None)[0]
+    _, joint_img, joint_vis, _ = Loader(FakeDB([entry(path, joints)]), None, True, None, small_cfg)[0]
     np.testing.assert_array_equal(joint_vis[:, 0], [0., 1., 0., 1.])
     np.testing.assert_allclose(joint_img[:, 0], [-0.25, 0.025, 8., 8.], atol=1e-4)
     np.testing.assert_allclose(joint_img[:, 2], [32., 32., 64., 0.], atol=1e-4)
@@ -125,8 +137,8 @@ def test_flipped_patch_is_the_mirrored_patch(small_cfg):
     the joints follow the same map, so image and targets stay consistent.
     """
     img = textured_image()
-    plain, _ = generate_patch_image(img, BOX, False, 1.0, 0.0, False)
-    flipped, trans = generate_patch_image(img, BOX, True, 1.0, 0.0, False)
+    plain, _ = generate_patch_image(img, BOX, False, 1.0, 0.0, False, (64, 64))
+    flipped, trans = generate_patch_image(img, BOX, True, 1.0, 0.0, False, (64, 64))
     np.testing.assert_array_equal(flipped[:, 1:], np.fliplr(plain)[:, :-1])
     assert not np.array_equal(flipped, np.fliplr(plain))
     # flipped box centre: 120 - 52 - 1 = 67 -> patch 32
@@ -138,8 +150,8 @@ def test_flipped_patch_with_scale_and_rotation_within_interpolation_tolerance(sm
     smooth = np.stack([127 + 100 * np.sin(x / 9.) * np.cos(y / 13.), 2 * x, y + x / 2], -1)
     smooth = np.clip(smooth, 0, 255).astype(np.uint8)
     box = [31.3, 27.9, 40.2, 40.2]
-    plain, _ = generate_patch_image(smooth, box, False, 1.1, 0.0, False)
-    flipped, _ = generate_patch_image(smooth, box, True, 1.1, 0.0, False)
+    plain, _ = generate_patch_image(smooth, box, False, 1.1, 0.0, False, (64, 64))
+    flipped, _ = generate_patch_image(smooth, box, True, 1.1, 0.0, False, (64, 64))
     diff = np.abs(flipped[:, 1:] - np.fliplr(plain)[:, :-1])
     assert diff.max() <= 2.0           # bilinear weights are quantised to 1/32 px by OpenCV
     assert np.abs(flipped - plain).max() > 50     # and the flip did change the patch
@@ -148,7 +160,7 @@ def test_flipped_patch_with_scale_and_rotation_within_interpolation_tolerance(sm
 def test_flip_swaps_joint_sides(tmp_path, small_cfg, monkeypatch):
     path = write_image(tmp_path, textured_image())
     joints = [[52., 50., 0.], [40., 60., 100.], [70., 54., -100.], [56., 26., 0.]]
-    loader = DatasetLoader(FakeDB([entry(path, joints, [[1], [1], [0], [1]])]), None, True, None)
+    loader = Loader(FakeDB([entry(path, joints, [[1], [1], [0], [1]])]), None, True, None, small_cfg)
     fixed_aug(monkeypatch)
     _, plain, plain_vis, _ = loader[0]
     fixed_aug(monkeypatch, flip=True)
@@ -167,8 +179,8 @@ def test_flip_swaps_joint_sides(tmp_path, small_cfg, monkeypatch):
 def test_flipped_joint_keeps_its_pixel(small_cfg):
     """The colour under a joint is the same in the plain and the flipped patch."""
     img = textured_image()
-    plain, t_plain = generate_patch_image(img, BOX, False, 1.0, 0.0, False)
-    flipped, t_flip = generate_patch_image(img, BOX, True, 1.0, 0.0, False)
+    plain, t_plain = generate_patch_image(img, BOX, False, 1.0, 0.0, False, (64, 64))
+    flipped, t_flip = generate_patch_image(img, BOX, True, 1.0, 0.0, False, (64, 64))
     for x, y in [(30., 40.), (61., 22.), (77., 70.)]:
         u, v = np.rint(trans_point2d((x, y), t_plain)).astype(int)
         uf, vf = np.rint(trans_point2d((IMG_W - x - 1, y), t_flip)).astype(int)
@@ -213,7 +225,7 @@ def test_rotation_direction(tmp_path, small_cfg, monkeypatch):
     fixed_aug(monkeypatch, rot=90.)
     path = write_image(tmp_path, textured_image())
     joints = [[52., 50., 0.], [36., 50., 0.], [52., 34., 0.], [68., 50., 0.]]
-    _, joint_img, _, _ = DatasetLoader(FakeDB([entry(path, joints)]), None, True, None)[0]
+    _, joint_img, _, _ = Loader(FakeDB([entry(path, joints)]), None, True, None, small_cfg)[0]
     np.testing.assert_allclose(joint_img[:, :2], [[8., 8.], [8., 12.], [4., 8.], [8., 4.]],
                                atol=1e-4)
 
@@ -258,9 +270,9 @@ def test_occlusion_gives_up_when_box_misses_image():
 
 def test_occlusion_in_patch_changes_only_the_rectangle(small_cfg):
     img = textured_image()
-    plain, _ = generate_patch_image(img, BOX, False, 1.0, 0.0, False)
+    plain, _ = generate_patch_image(img, BOX, False, 1.0, 0.0, False, (64, 64))
     np.random.seed(11)
-    occluded, _ = generate_patch_image(img, BOX, False, 1.0, 0.0, True)
+    occluded, _ = generate_patch_image(img, BOX, False, 1.0, 0.0, True, (64, 64))
     np.random.seed(11)                                   # same draws -> same rectangle
     x0, y0, w, h = add_synthetic_occlusion(img.copy(), BOX)
     assert w * h > 0
@@ -281,7 +293,7 @@ def test_color_scale_per_rgb_channel_and_clipping(tmp_path, small_cfg, monkeypat
     bgr[...] = (100, 200, 150)                              # B, G, R
     path = write_image(tmp_path, bgr)
     fixed_aug(monkeypatch, color=(2.0, 0.5, 1.1))           # R, G, B factors
-    img, _, _, _ = DatasetLoader(FakeDB([entry(path, np.zeros((4, 3)))]), None, True, None)[0]
+    img, _, _, _ = Loader(FakeDB([entry(path, np.zeros((4, 3)))]), None, True, None, small_cfg)[0]
     assert img.dtype == np.float32 and img.shape == (64, 64, 3)
     # R 150*2 = 300 -> 255, G 200*0.5 = 100, B 100*1.1 = 110
     np.testing.assert_allclose(img[10, 20], [255., 100., 110.], atol=1e-4)
@@ -293,8 +305,8 @@ def test_ref_joints_name_mapping(tmp_path, small_cfg, monkeypatch):
     fixed_aug(monkeypatch)
     path = write_image(tmp_path, textured_image())
     joints = [[52., 50., 0.], [40., 60., 100.], [70., 54., -100.], [56., 26., 0.]]
-    loader = DatasetLoader(FakeDB([entry(path, joints)]), ('Head', 'Neck', 'Pelvis', 'L_Hand'),
-                           True, None)
+    loader = Loader(FakeDB([entry(path, joints)]), ('Head', 'Neck', 'Pelvis', 'L_Hand'),
+                           True, None, small_cfg)
     _, joint_img, joint_vis, _ = loader[0]
     assert joint_img.shape == (4, 3) and joint_vis.shape == (4, 1)
     np.testing.assert_allclose(joint_img, [[9., 2., 32.], [0., 0., 0.], [8., 8., 32.],
@@ -310,7 +322,7 @@ def test_test_mode_returns_normalised_0_255_tensor(tmp_path, small_cfg, monkeypa
     # test mode never draws augmentation
     monkeypatch.setattr(ds, 'get_aug_config', lambda: pytest.fail('augmented in test mode'))
     db = FakeDB([{'img_path': path, 'bbox': np.array(BOX)}])    # no joints needed
-    loader = DatasetLoader(db, None, False, get_transform())
+    loader = Loader(db, None, False, transform_of(small_cfg), small_cfg)
     img = loader[0]
     assert isinstance(img, torch.Tensor) and img.shape == (3, 64, 64) and img.dtype == torch.float32
     # RGB (30, 20, 10), not divided by 255 (compat): (v - mean) / std
@@ -319,9 +331,8 @@ def test_test_mode_returns_normalised_0_255_tensor(tmp_path, small_cfg, monkeypa
     assert len(loader) == 1
 
 
-def test_get_transform_reads_mean_std_from_config():
-    cfg.update(pixel_mean=(1., 2., 3.), pixel_std=(2., 4., 8.))
-    t = get_transform()(np.full((2, 2, 3), 9., dtype=np.float32))
+def test_get_transform_uses_the_given_mean_std():
+    t = get_transform((1., 2., 3.), (2., 4., 8.))(np.full((2, 2, 3), 9., dtype=np.float32))
     np.testing.assert_allclose(t[:, 0, 0].numpy(), [4., 1.75, 0.75])
 
 
@@ -345,7 +356,7 @@ def test_aug_config_ranges_and_reproducibility():
 def test_training_samples_are_reproducible_with_seed(tmp_path, small_cfg):
     path = write_image(tmp_path, textured_image())
     joints = [[52., 50., 0.], [40., 60., 100.], [70., 54., -100.], [56., 26., 0.]]
-    loader = DatasetLoader(FakeDB([entry(path, joints)]), None, True, get_transform())
+    loader = Loader(FakeDB([entry(path, joints)]), None, True, transform_of(small_cfg), small_cfg)
     np.random.seed(123)
     first = loader[0]
     np.random.seed(123)
@@ -361,8 +372,8 @@ def test_unreadable_image_names_the_path(tmp_path, small_cfg):
     broken = tmp_path / 'broken.jpg'
     broken.write_bytes(b'not an image')
     for path in (missing, str(broken)):
-        loader = DatasetLoader(FakeDB([{'img_path': path, 'bbox': np.array(BOX)}]), None, False,
-                               None)
+        loader = Loader(FakeDB([{'img_path': path, 'bbox': np.array(BOX)}]), None, False,
+                               None, small_cfg)
         with pytest.raises(PoseNetError, match='cannot read image') as info:
             loader[0]
         assert path in str(info.value)

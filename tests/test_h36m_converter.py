@@ -15,8 +15,10 @@ import scipy.io
 
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import cam2pixel, get_bbox
-from main.config import cfg
+from data.Human36M.Human36M import Human36M
+from main.config import Config
 from tool.Human36M import convert_h36m as conv
+from tool.synthetic_data import generate
 
 # Human3.6M 17 joints (Pelvis, R_Hip, R_Knee, R_Ankle, L_Hip, L_Knee, L_Ankle, Torso, Neck,
 # Nose, Head, L_Shoulder, L_Elbow, L_Wrist, R_Shoulder, R_Elbow, R_Wrist), world mm, z up
@@ -141,19 +143,10 @@ def test_camera_and_joints_give_camera_space_joints(converted):
         assert cam['f'] == [1145., 1144.] and cam['c'] == [512., 515.]
 
 
-def _h36m_loader():
-    try:
-        from data.Human36M.Human36M import Human36M
-    except ImportError:
-        return None
-    return Human36M
-
-
-@pytest.mark.skipif(_h36m_loader() is None, reason='data/Human36M/Human36M.py not written yet')
 @pytest.mark.parametrize('split', ['train', 'test'])
 def test_loader_reads_back_camera_joints(converted, split):
-    cfg.data_dir = converted['data_dir']          # restored by conftest
-    db = _h36m_loader()(split)             # protocol 2: train 1, 5, 6, 7, 8; test 9, 11
+    cfg = Config().update(data_dir=converted['data_dir'])
+    db = Human36M(split, cfg)             # protocol 2: train 1, 5, 6, 7, 8; test 9, 11
     subjects = (1, 5, 6, 7, 8) if split == 'train' else (9, 11)
     images = {img['id']: img for s in subjects
               for img in load(converted['out_dir'], s, 'data')['images']}
@@ -202,19 +195,10 @@ def test_missing_inputs_are_clear_errors(tmp_path):
     assert proc.stderr.count('\n') == 1
 
 
-def _generator():
-    try:
-        from tool.synthetic_data import generate
-    except ImportError:
-        return None
-    return generate
-
-
-@pytest.mark.skipif(_generator() is None, reason='tool/synthetic_data.py not written yet')
 def test_agrees_with_the_synthetic_generator(tmp_path):
     """Metadata made from the generator's Human36M ground truth convert to the generator's own
     JSON records (file names, image fields, boxes, camera, world joints)."""
-    truth = _generator()(str(tmp_path / 'gen'), datasets=['Human36M'], seed=2, img_size=160,
+    truth = generate(str(tmp_path / 'gen'), datasets=['Human36M'], seed=2, img_size=160,
                          h36m_subjects=(1,), h36m_actions=1, h36m_cameras=2)['Human36M']
     gen_dir = tmp_path / 'gen' / 'Human36M' / 'annotations'
     gen_images = {i['file_name']: i for i in load(str(gen_dir), 1, 'data')['images']}

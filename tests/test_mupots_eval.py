@@ -286,12 +286,12 @@ def test_find_kit_ground_truth(tmp_path):
     gt_dir, present = ev.find_kit_ground_truth(str(tmp_path))
     assert gt_dir == osp.join(str(tmp_path), 'MuPoTS', 'data', 'MultiPersonTestSet')
     assert present is False
-    assert ev.evaluate_if_present(str(tmp_path), str(tmp_path), verbose=False) is None
+    assert ev.evaluate_if_present({}, {}, str(tmp_path), str(tmp_path), verbose=False) is None
     A = make_person(0)
     write_kit(gt_dir, {3: [[dict(univ=A[0], p2d=A[1])]]})
     assert ev.find_kit_ground_truth(str(tmp_path)) == (gt_dir, True)
-    write_preds(str(tmp_path), {'TS3_img_000000': [A]})
-    res = ev.evaluate_if_present(str(tmp_path), str(tmp_path), verbose=False)
+    res = ev.evaluate_if_present(*_dicts({'TS3_img_000000': [A]}), str(tmp_path), str(tmp_path),
+                                 verbose=False)
     assert sorted(res) == ['all_absolute', 'all_relative', 'matched_absolute',
                            'matched_relative']
     assert all(r['pck'] == 100. for r in res.values())
@@ -366,12 +366,12 @@ def test_generated_kit_through_loader_and_evaluate(tmp_path):
     """Generated MuPoTS tree: ground truth turned into network outputs, exported by
     `MuPoTS.evaluate`, scored against the generator's annot.mat / occlusion.mat."""
     from data.MuPoTS.MuPoTS import MuPoTS        # a missing module fails, not skips
-    from main.config import cfg
+    from main.config import Config
     from tool.synthetic_data import generate
     truth = generate(str(tmp_path), datasets=['MuPoTS'], seed=1, num_sequences=2,
                      num_frames=3)['MuPoTS']
-    cfg.data_dir = str(tmp_path)                      # restored by conftest
-    db = MuPoTS('test')
+    cfg = Config().update(data_dir=str(tmp_path))
+    db = MuPoTS('test', cfg)
     preds = np.zeros((len(db.data), db.joint_num, 3))
     h_out, w_out = cfg.output_shape
     for n, e in enumerate(db.data):                   # inverse of the heatmap -> image mapping
@@ -379,10 +379,14 @@ def test_generated_kit_through_loader_and_evaluate(tmp_path):
         bx, by, bw, bh = e['bbox']
         preds[n, :17] = np.stack([(x - bx) / bw * w_out, (y - by) / bh * h_out,
                                   (z / (cfg.bbox_3d_shape[0] / 2) + 1) / 2 * cfg.depth_dim], 1)
-    db.evaluate(preds, str(tmp_path / 'result'))
     gt_dir, present = ev.find_kit_ground_truth(str(tmp_path))
     assert present
-    res = ev.evaluate_if_present(str(tmp_path / 'result'), str(tmp_path), verbose=False)
+    # the kit lies under data_dir: evaluate scores the exported predictions from memory
+    res = db.evaluate(preds, str(tmp_path / 'result'))['3dpck']
+    from_files = ev.evaluate_mupots(str(tmp_path / 'result' / ev.PRED_2D_NAME),
+                                    str(tmp_path / 'result' / ev.PRED_3D_NAME), gt_dir,
+                                    verbose=False)
+    assert from_files['sequences'] == res['all_relative']['sequences']
     valid = sum(int(np.sum(img['is_valid'])) for img in truth['images'].values())
     occluded = sum(int(np.sum(np.asarray(img['occluded'])[np.asarray(img['is_valid'], bool)]
                               [:, :14])) for img in truth['images'].values())
@@ -658,7 +662,8 @@ def test_evaluate_all_variants(scene, tmp_path):
     gt_root = scene['gt_dir']
     os.makedirs(osp.join(str(tmp_path), 'MuPoTS', 'data'))
     shutil.copytree(gt_root, osp.join(str(tmp_path), 'MuPoTS', 'data', 'MultiPersonTestSet'))
-    present = ev.evaluate_if_present(scene['pred_dir'], str(tmp_path), verbose=False)
+    present = ev.evaluate_if_present(*_dicts(preds), str(tmp_path), str(tmp_path / 'o2'),
+                                     verbose=False)
     assert {k: v['sequences'] for k, v in present.items()} == \
         {k: v['sequences'] for k, v in res.items()}
 

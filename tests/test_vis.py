@@ -14,8 +14,7 @@ import scipy.io
 from common.utils.vis import (bone_colors, vis_2d_and_3d, vis_3d_multiple_skeleton,
                               vis_3d_skeleton, vis_keypoints)
 from vis import coco_img_name, mupots_img_name, view_results
-from data.MSCOCO.MSCOCO import image_key as coco_key
-from data.MuPoTS.MuPoTS import image_key as mupots_key
+from data.result_files import coco_key, mupots_key
 from vis.name_list import key_to_image_path
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
