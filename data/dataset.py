@@ -325,3 +325,97 @@ class DatasetLoader(Dataset):
         joint_vis = (joint_vis > 0).astype(np.float32)
         have_depth = np.array([self.joints_have_depth], dtype=np.float32)
         return img, joint_img, joint_vis, have_depth
+
+
+# -- RootNet ----------------------------------------------------------------------------------
+ROOTNET_BBOX_REAL = (2000., 2000.)   # mm, the real size a person box stands for (SPEC 13)
+
+
+def get_root_aug_config():
+    """RootNet's training augmentation `(rot, do_flip, color_scale)`: rotation
+    `clip(N(0,1), -2, 2) * 30` degrees with probability 0.6 (else 0), a flip with probability
+    0.5, three colour factors in [0.8, 1.2); no scale, no occlusion (the RootNet release's)."""
+    if np.random.random() <= ROT_PROB:
+        rot = float(np.clip(np.random.randn(), -2.0, 2.0) * ROT_FACTOR)
+    else:
+        rot = 0.0
+    do_flip = bool(np.random.random() <= FLIP_PROB)
+    color_scale = [float(np.random.uniform(1.0 - COLOR_FACTOR, 1.0 + COLOR_FACTOR))
+                   for _ in range(3)]
+    return rot, do_flip, color_scale
+
+
+def root_target(data, root_idx):
+    """`(root_img (3,) [x_px, y_px, Z_mm], root_vis (1,))` of an entry: the root joint's pixel,
+    its camera depth (3D sets; 0 for 2D sets), and its visibility (`root_vis` when the loader
+    read one, else the joint's)."""
+    joint_img = np.asarray(data['joint_img'], dtype=np.float64)
+    depth = float(data['root_cam'][2]) if 'root_cam' in data else 0.
+    vis = data.get('root_vis', np.asarray(data['joint_vis'], dtype=np.float64).reshape(-1)[root_idx])
+    return (np.array([joint_img[root_idx, 0], joint_img[root_idx, 1], depth]),
+            np.array([float(vis)]))
+
+
+class RootNetLoader(Dataset):
+    """Torch dataset of RootNet crops and targets from the same dataset objects (SPEC 13).
+
+    `db`: a dataset object (`data`, `root_idx`, `joints_have_depth`; MuCo's
+    `rootnet_depth_range` drops people outside it); `is_train`: RootNet's augmentation
+    (`get_root_aug_config`) and targets; `transform` as for `DatasetLoader`; `input_shape`,
+    `output_shape` `(H, W)`; `bbox_real` mm.
+
+    Training item: `(img, k (1,) float32 mm, root_img (3,) float32 [x, y output space, Z mm],
+    root_vis (1,), have_depth (1,))`; test item: `(img, k)`. `k` comes from the entry's focal
+    length and processed box area, unchanged by augmentation.
+    """
+
+    def __init__(self, db, is_train, transform, *, input_shape, output_shape,
+                 bbox_real=ROOTNET_BBOX_REAL):
+        self.db = list(db.data)
+        depth_range = getattr(db, 'rootnet_depth_range', None)
+        if depth_range is not None:
+            lo, hi = depth_range
+            self.db = [e for e in self.db if lo <= float(e['root_cam'][2]) <= hi]
+        self.root_idx = db.root_idx
+        self.joints_have_depth = db.joints_have_depth
+        self.transform = transform
+        self.is_train = is_train
+        self.input_shape = tuple(input_shape)
+        self.output_shape = tuple(output_shape)
+        self.bbox_real = tuple(bbox_real)
+
+    def __len__(self):
+        return len(self.db)
+
+    def k_value(self, data):
+        """`sqrt(real_x * real_y * fx * fy / area)` mm as float32 `(1,)` (the original's)."""
+        f = np.asarray(data['f'], dtype=np.float64).reshape(2)
+        bbox = np.asarray(data['bbox'], dtype=np.float64).reshape(4)
+        return np.array([math.sqrt(self.bbox_real[0] * self.bbox_real[1] * f[0] * f[1] /
+                                   (bbox[2] * bbox[3]))], dtype=np.float32)
+
+    def __getitem__(self, index):
+        data = self.db[index]
+        bbox = np.asarray(data['bbox'], dtype=np.float64).reshape(4)
+        cvimg = load_image(data['img_path'])
+        img_width = cvimg.shape[1]
+        rot, do_flip, color_scale = get_root_aug_config() if self.is_train else \
+            (0.0, False, [1.0, 1.0, 1.0])
+        patch, trans = generate_patch_image(cvimg, bbox, do_flip, 1.0, rot, False,
+                                            self.input_shape)
+        patch = apply_color_scale(patch, color_scale)
+        img = self.transform(patch) if self.transform is not None else patch
+        k = self.k_value(data)
+        if not self.is_train:
+            return img, k
+
+        root_img, root_vis = root_target(data, self.root_idx)
+        if do_flip:
+            root_img[0] = img_width - root_img[0] - 1
+        root_img[:2] = trans_points2d(root_img[:2], trans)[0]
+        in_h, in_w = self.input_shape
+        root_vis *= (0 <= root_img[0] < in_w) and (0 <= root_img[1] < in_h)
+        root_img[0] = root_img[0] / in_w * self.output_shape[1]
+        root_img[1] = root_img[1] / in_h * self.output_shape[0]
+        return (img, k, root_img.astype(np.float32), root_vis.astype(np.float32),
+                np.array([self.joints_have_depth], dtype=np.float32))

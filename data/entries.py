@@ -10,7 +10,7 @@ import os.path as osp
 import numpy as np
 
 from common.utils.errors import PoseNetError
-from common.utils.pose_utils import heatmap_to_cam, process_bbox
+from common.utils.pose_utils import heatmap_to_cam, process_bbox, root_output_to_cam
 
 
 def entry_3d(img_path, bbox, joint_cam, joint_xy, root_idx, f, c, **extra):
@@ -120,3 +120,35 @@ def check_preds(preds, num_samples, joint_num, name):
         raise PoseNetError(f"{name}.evaluate: the predictions hold NaN or inf values; the model "
                            "is broken (check the snapshot and the training log)")
     return preds
+
+
+def entries_root_cam(data, coord, output_shape):
+    """RootNet outputs `(N, 3)` (x, y output space, depth mm) to camera-space roots `(N, 3)` mm
+    with each entry's own processed `bbox`, `f`, `c`."""
+    return root_output_to_cam(coord, stack_entries(data, 'bbox', (4,)), output_shape,
+                              stack_entries(data, 'f', (2,)), stack_entries(data, 'c', (2,)))
+
+
+def detection_entries(records, imgs, img_dir, camera, input_shape, where):
+    """RootNet test entries, one per detected person box (SPEC 13, detection mode), in file
+    order: `img_path, img_id, bbox` (`process_bbox` of the detected box; boxes with nothing
+    inside the image are dropped), `score`, `f`, `c`.
+
+    `records`: `data.detections.read_detections` output; `imgs`: `{image_id: image dict}`;
+    `camera(img)` -> `(f, c)` px; `where`: `(detection path, annotation path)` for errors.
+    """
+    data = []
+    for rec in records:
+        img = imgs.get(rec['image_id'])
+        if img is None:
+            raise PoseNetError(f"{where[0]}: image_id {rec['image_id']} is not in {where[1]}; "
+                               "the two files must belong together")
+        bbox = process_bbox(rec['bbox'], img['width'], img['height'], input_shape)
+        if bbox is None:
+            continue
+        f, c = camera(img)
+        data.append({'img_path': osp.join(img_dir, img['file_name']), 'img_id': img['id'],
+                     'bbox': bbox, 'score': 1.0 if rec['score'] is None else rec['score'],
+                     'f': np.asarray(f, dtype=np.float64).reshape(2),
+                     'c': np.asarray(c, dtype=np.float64).reshape(2)})
+    return data

@@ -2,6 +2,8 @@
 
 * Human36M: `bbox_root_pose_human36m_output.json` (list of `{image_id, joint_cam (17, 3)
   root-relative mm, bbox, root_cam}`);
+* RootNet, every test set: `bbox_root_<dataset>_output.json` (`data/detections.py`), the file
+  PoseNet testing with `use_gt_info=False` and the demo read;
 * MuPoTS / MSCOCO: `preds_2d_kpt_<mupots|coco>.mat` and `preds_3d_kpt_<mupots|coco>.mat`, one
   variable per image holding `(persons, 17, 2)` px / `(persons, 17, 3)` camera mm.
   **compat**: the variable names are the MATLAB scripts' image keys — MuPoTS `TS1_img_000000`
@@ -15,7 +17,8 @@ import numpy as np
 
 from common.utils.errors import PoseNetError
 from common.utils.file_io import savemat
-from data.entries import check_preds, entries_to_cam
+from data.detections import bbox_root_name, write_bbox_root
+from data.entries import check_preds, entries_root_cam, entries_to_cam, stack_entries
 
 H36M_RESULT_NAME = 'bbox_root_pose_human36m_output.json'
 _MUPOTS_KEY = re.compile(r'^TS(\d+)_img_(\d+)$')
@@ -93,3 +96,25 @@ def export_pose_mats(db, preds, result_dir, dataset, image_key):
         summary[f'pred_{dim}_path'] = path
         print(f'{name}: test result saved at {path}')
     return summary, grouped[0], grouped[1]
+
+
+def export_roots(db, preds, result_dir, with_score):
+    """RootNet `evaluate_root`: outputs `(N, 3)` (x, y output space, depth mm, data order) to
+    camera-space roots `(N, 3)` mm, written as `bbox_root_<dataset>_output.json` with each
+    entry's processed box (and `score` when `with_score`). Returns `(root_cam, path)`."""
+    name = type(db).__name__
+    print(f'{name}: RootNet evaluation start...')
+    preds = np.asarray(preds, dtype=np.float64)
+    if preds.shape != (len(db.data), 3):
+        raise PoseNetError(f"{name}.evaluate_root: predictions have shape {preds.shape}, "
+                           f"expected ({len(db.data)}, 3) — one root per test sample, in data "
+                           "order")
+    if not np.all(np.isfinite(preds)):
+        raise PoseNetError(f"{name}.evaluate_root: the predictions hold NaN or inf values; the "
+                           "model is broken (check the snapshot and the training log)")
+    root_cam = entries_root_cam(db.data, preds, db.heatmap[0])
+    path = osp.join(result_dir, bbox_root_name(name))
+    write_bbox_root(path, [e['img_id'] for e in db.data], stack_entries(db.data, 'bbox', (4,)),
+                    root_cam, [e.get('score', 1.0) for e in db.data] if with_score else None)
+    print(f'{name}: RootNet result saved at {path}')
+    return root_cam, path

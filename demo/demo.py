@@ -48,7 +48,8 @@ from common.utils.file_io import atomic_path, write_json, write_text
 from common.utils.vis import show_image, vis_3d_multiple_skeleton, vis_keypoints
 from data.dataset import load_image
 from data.detections import read_bbox_root, read_detections, select_image
-from main.pipeline import ROOT_GIVEN, ROOT_PRIOR, ROOT_ROOTNET, Pipeline
+from main.pipeline import (ROOT_GIVEN, ROOT_PRIOR, ROOT_ROOTNET, Pipeline, check_boxes,
+                           check_root_depths, process_boxes)
 
 DEMO_DIR = osp.dirname(osp.abspath(__file__))
 DEFAULT_INPUT = osp.join(DEMO_DIR, 'input.jpg')
@@ -401,9 +402,10 @@ def main(argv=None):
     source = BoxSource(args)
     img = read_input_image(args.input) if kind == 'image' else None
     if img is not None:        # box and root checks on the photo before the (slower) model load
-        _, boxes, _, _, _ = source.boxes(args.input)
+        _, boxes, _, _, processed = source.boxes(args.input)
         if boxes is not None:
-            from main.pipeline import check_root_depths
+            if not processed:
+                process_boxes(check_boxes(boxes), img.shape[1], img.shape[0], cfg.input_shape)
             check_root_depths(root_depths, len(boxes))
     pipeline = build_pipeline(args, cfg, source, root_depths, root_prior)
     meta = {'camera_source': 'given' if args.princpt is not None or args.focal is not None
@@ -459,7 +461,7 @@ def run_folder(pipeline, args, source, root_prior, meta):
         try:
             img = load_image(path)
         except PoseNetError:
-            bar.write(f'warning: cannot decode {path}; skipped')
+            bar.write(f'warning: cannot decode {path}; skipped', file=sys.stderr)
             skipped.append(path)
             continue
         result, image_id = run_one(pipeline, img, path, args, source, None, root_prior)
@@ -491,7 +493,8 @@ def run_video(pipeline, args, source, root_prior, meta, capture=None):
         for index, frame in frames:
             bar.update(1)
             if frame is None:
-                bar.write(f'warning: frame {index} of {args.input} cannot be decoded; skipped')
+                bar.write(f'warning: frame {index} of {args.input} cannot be decoded; skipped',
+                          file=sys.stderr)
                 skipped.append(index)
                 continue
             result, image_id = run_one(pipeline, frame, args.input, args, source, None,

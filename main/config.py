@@ -114,9 +114,15 @@ RULES = {
     'num_thread': (lambda v: _is_int(v) and v >= 0, 'an integer >= 0 (0 = load in the main process)'),
     'amp': (lambda v: v in ('none', 'bf16', 'fp16'), "one of 'none', 'bf16', 'fp16'"),
     'testset': (_name, 'a dataset name, e.g. Human36M, MuPoTS or MSCOCO'),
+    'network': (lambda v: v in NETWORKS, "'PoseNet' or 'RootNet'"),
     'trainset_3d': (lambda v: _seq(v, None, _name), "a list of dataset names, e.g. ['Human36M']"),
     'trainset_2d': (lambda v: _seq(v, None, _name), "a list of dataset names, e.g. ['MPII'] or []"),
 }
+
+# network -> its training schedule (SPEC 8 and 13), used where lr_dec_epoch / end_epoch are not
+# given, and the sub-folder of output_dir its runs use (PoseNet: output_dir itself)
+NETWORKS = {'PoseNet': {'lr_dec_epoch': [17, 21], 'end_epoch': 25, 'folder': ''},
+            'RootNet': {'lr_dec_epoch': [17], 'end_epoch': 20, 'folder': 'rootnet'}}
 
 # the fields a trained model depends on (stored with a snapshot, see `Config.model_settings`)
 MODEL_FIELDS = ('resnet_type', 'input_shape', 'output_shape', 'depth_dim', 'bbox_3d_shape',
@@ -140,6 +146,7 @@ class Config:
         self.testset = 'Human36M'         # Human36M, MuPoTS, MSCOCO
 
         # model
+        self.network = 'PoseNet'          # 'PoseNet' or 'RootNet' (trained / tested by the drivers)
         self.resnet_type = 50             # 18, 34, 50, 101, 152
         self.pretrained_backbone = True   # False: random initialisation, no ImageNet download
         self.input_shape = (256, 256)     # crop (height, width), multiples of 32
@@ -160,6 +167,9 @@ class Config:
         self.test_batch_size = 32         # per GPU
         self.flip_test = True
         self.use_gt_info = True
+        # use_gt_info=False: boxes and roots from this RootNet output file (None: the dataset's
+        # bbox_root/bbox_root_<dataset>_output.json), e.g. output/rootnet/result/...
+        self.bbox_root_file = None
 
         # speed options (beyond the original; off by default so numbers equal the original's)
         self.amp = 'none'                 # 'none', 'bf16' or 'fp16' autocast on GPU
@@ -174,7 +184,8 @@ class Config:
         # folders
         self.data_dir = os.environ.get('POSENET_DATA_DIR') or osp.join(ROOT_DIR, 'data')
         self.output_dir = os.environ.get('POSENET_OUTPUT_DIR') or osp.join(ROOT_DIR, 'output')
-        self.model_dir = None             # None = <output_dir>/model_dump
+        # None = <output_dir>/model_dump (RootNet: <output_dir>/rootnet/model_dump), likewise
+        self.model_dir = None
         self.log_dir = None               # None = <output_dir>/log
         self.result_dir = None            # None = <output_dir>/result
         self.vis_dir = None               # None = <output_dir>/vis
@@ -183,13 +194,20 @@ class Config:
 
     # -- derived fields ---------------------------------------------------------------------
     def _resolve(self):
-        """Fill the fields that follow others unless they were given."""
+        """Fill the fields that follow others unless they were given: the heatmap size, the
+        network's schedule and the output folders."""
         if 'output_shape' not in self.given:
             self.output_shape = (self.input_shape[0] // 4, self.input_shape[1] // 4)
+        network = NETWORKS[self.network]
+        for name in ('lr_dec_epoch', 'end_epoch'):
+            if name not in self.given:
+                setattr(self, name, copy.copy(network[name]))
+        base = osp.join(self.output_dir, network['folder']) if network['folder'] else \
+            self.output_dir
         for name, sub in (('model_dir', 'model_dump'), ('log_dir', 'log'),
                           ('result_dir', 'result'), ('vis_dir', 'vis')):
             if name not in self.given:
-                setattr(self, name, osp.join(self.output_dir, sub))
+                setattr(self, name, osp.join(base, sub))
 
     def fields(self):
         """Public fields and their values (a plain dict)."""
@@ -220,7 +238,8 @@ class Config:
         """`value` checked for field `key` (currently `current`) and converted to its type."""
         if key in ('trainset_3d', 'trainset_2d') and isinstance(value, str):
             value = [value]  # trainset_2d=MPII means ['MPII']
-        if key in ('output_shape', 'model_dir', 'log_dir', 'result_dir', 'vis_dir') and value is None:
+        if key in ('output_shape', 'model_dir', 'log_dir', 'result_dir', 'vis_dir',
+                   'bbox_root_file') and value is None:
             return None
         if key in RULES:
             ok, allowed = RULES[key]

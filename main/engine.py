@@ -18,17 +18,18 @@ from torch.utils.data.distributed import DistributedSampler
 
 from common.logger import ColorLogger
 from common.nets.posenet import get_pose_net
+from common.nets.rootnet import get_root_net
 from common.timer import Timer
 from common.utils import dist
 from common.utils.errors import PoseNetError
 from common.utils.file_io import remove_stale_temp_files, write_json
 from common.utils.snapshot import find_snapshot_epochs, load_network, save_snapshot, snapshot_path
-from data.dataset import DatasetLoader, get_transform
+from data.dataset import DatasetLoader, RootNetLoader, get_transform
 from data.multiple_datasets import MultipleDatasets
 from data.registry import build_dataset
 from main.config import check_resume
-from main.predictor import (PoseNetPredictor, autocast_context, check_joint_count,
-                            posenet_settings, read_snapshot)
+from main.predictor import (PoseNetPredictor, RootNetPredictor, autocast_context,
+                            check_joint_count, posenet_settings, read_snapshot)
 
 
 def format_duration(seconds):
@@ -72,14 +73,28 @@ class Base:
         write_json(osp.join(self.cfg.log_dir, name),
                    json.loads(json.dumps(self.cfg.fields(), default=str)), indent=1)
 
+    @property
+    def rootnet(self):
+        """True when this run trains / tests RootNet (`cfg.network`), else PoseNet."""
+        return self.cfg.network == 'RootNet'
+
     def _loader(self, dataset, is_train, ref_joints_name=None):
-        """Crops and targets of `dataset` with the model's geometry (`cfg`); training targets
-        mapped to `ref_joints_name` when given."""
+        """Crops and targets of `dataset` with the model's geometry (`cfg`): PoseNet's (training
+        targets mapped to `ref_joints_name` when given) or RootNet's."""
         cfg = self.cfg
-        return DatasetLoader(dataset, ref_joints_name, is_train,
-                             get_transform(cfg.pixel_mean, cfg.pixel_std),
+        transform = get_transform(cfg.pixel_mean, cfg.pixel_std)
+        if self.rootnet:
+            return RootNetLoader(dataset, is_train, transform, input_shape=cfg.input_shape,
+                                 output_shape=cfg.output_shape)
+        return DatasetLoader(dataset, ref_joints_name, is_train, transform,
                              input_shape=cfg.input_shape, output_shape=cfg.output_shape,
                              depth_dim=cfg.depth_dim, bbox_3d_shape=cfg.bbox_3d_shape)
+
+    def _build_model(self, is_train, joint_num=None):
+        """PoseNet (`joint_num` joints) or RootNet, as `cfg.network` says."""
+        if self.rootnet:
+            return get_root_net(self.cfg, is_train)
+        return get_pose_net(self.cfg, is_train, joint_num)
 
     def _place_model(self, model):
         model = model.to(self.device)
@@ -127,7 +142,7 @@ class Trainer(Base):
                 raise PoseNetError(f"--continue: no snapshot_<epoch>.pth.tar in {cfg.model_dir}; "
                                    "train without --continue first, or set --cfg output_dir=...")
             self.resume_path = snapshot_path(cfg.model_dir, epochs[-1])
-            self.resume_ckpt, _ = read_snapshot(self.resume_path, cfg)
+            self.resume_ckpt, _ = read_snapshot(self.resume_path, cfg, cfg.network)
             self.start_epoch = int(self.resume_ckpt['epoch']) + 1
             check_resume(self.start_epoch, cfg.end_epoch)
         elif epochs:
@@ -144,7 +159,7 @@ class Trainer(Base):
                              f'{", ".join(map(str, epochs))} in {cfg.model_dir}')
 
     def make_batch_generator(self):
-        """Mix the 3D and 2D training sets as the original (SPEC §8)."""
+        """Mix the 3D and 2D training sets as the original (SPEC §8; RootNet likewise)."""
         cfg = self.cfg
         if not cfg.trainset_3d:
             raise PoseNetError("trainset_3d is empty; at least one 3D training set is needed "
@@ -177,7 +192,7 @@ class Trainer(Base):
     def make_model(self):
         cfg = self.cfg
         self.logger.info('Creating graph and optimizer...')
-        model = get_pose_net(cfg, self.resume_path is None, self.joint_num)
+        model = self._build_model(self.resume_path is None, self.joint_num)
         self.model = self._place_model(model)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == 'fp16')
@@ -220,19 +235,27 @@ class Trainer(Base):
         if not self.weights_are_finite():
             raise self.diverged(f'the weights became NaN/inf during epoch {epoch}')
         if self.is_main:
-            settings = posenet_settings(self.cfg, self.joints.joints_name, self.joints.flip_pairs,
-                                        self.joints.skeleton)
+            if self.rootnet:
+                settings = dict(self.cfg.model_settings(), network='RootNet')
+            else:
+                settings = posenet_settings(self.cfg, self.joints.joints_name,
+                                            self.joints.flip_pairs, self.joints.skeleton)
             path = save_snapshot(snapshot_path(self.cfg.model_dir, epoch), epoch, self.model,
                                  self.optimizer, settings)
             self.logger.info(f'Write snapshot into {path}')
 
-    def train_step(self, input_img, joint_img, joint_vis, have_depth):
-        """One optimisation step; returns the batch's mean loss (all processes averaged)."""
-        target = {'coord': self._to_device(joint_img), 'vis': self._to_device(joint_vis),
+    def train_step(self, *batch):
+        """One optimisation step on a loader batch; returns the batch's mean loss (all
+        processes averaged). PoseNet: `(img, joint_img, joint_vis, have_depth)`; RootNet:
+        `(img, k, root_img, root_vis, have_depth)`."""
+        inputs = [self._to_device(batch[0])] + ([self._to_device(batch[1])] if self.rootnet
+                                                else [])
+        coord, vis, have_depth = batch[-3:]
+        target = {'coord': self._to_device(coord), 'vis': self._to_device(vis),
                   'have_depth': self._to_device(have_depth)}
         self.optimizer.zero_grad(set_to_none=True)
         with autocast_context(self.device, self.cfg.amp):
-            loss = self.model(self._to_device(input_img), target).float().mean()
+            loss = self.model(*inputs, target).float().mean()
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -253,10 +276,10 @@ class Trainer(Base):
             bar = tqdm(self.batch_generator, total=self.itr_per_epoch, desc=f'epoch {epoch}',
                        disable=None if (progress and self.is_main) else True, leave=False)
             losses = []
-            for itr, (input_img, joint_img, joint_vis, have_depth) in enumerate(bar):
+            for itr, batch in enumerate(bar):
                 self.read_timer.toc()
                 self.gpu_timer.tic()
-                loss = self.train_step(input_img, joint_img, joint_vis, have_depth)
+                loss = self.train_step(*batch)
                 loss_value = loss.item()
                 self.gpu_timer.toc()
                 if not math.isfinite(loss_value):
@@ -319,7 +342,7 @@ class Tester(Base):
         """Read the snapshot and apply its settings to `cfg` (before the test set is built)."""
         self.snapshot = self.snapshot_file()
         self.logger.info(f'Load checkpoint from {self.snapshot}')
-        self.ckpt, self.settings = read_snapshot(self.snapshot, self.cfg)
+        self.ckpt, self.settings = read_snapshot(self.snapshot, self.cfg, self.cfg.network)
 
     def make_batch_generator(self):
         self.logger.info('Creating dataset...')
@@ -332,28 +355,39 @@ class Tester(Base):
                                           **self._loader_kwargs())
 
     def make_model(self):
-        check_joint_count(self.settings, self.joint_num, self.snapshot,
-                          f'testset {self.cfg.testset}')
-        model = get_pose_net(self.cfg, False, self.joint_num)
+        if not self.rootnet:
+            check_joint_count(self.settings, self.joint_num, self.snapshot,
+                              f'testset {self.cfg.testset}')
+        model = self._build_model(False, self.joint_num)
         load_network(model, self.ckpt['network'], what=self.snapshot)
         self.model = self._place_model(model).eval()
-        self.predictor = PoseNetPredictor(self.model, self.cfg,
-                                          self.flip_pairs if self.cfg.flip_test else None,
-                                          self.device)
+        if self.rootnet:
+            self.predictor = RootNetPredictor(self.model, self.cfg, self.device)
+        else:
+            self.predictor = PoseNetPredictor(self.model, self.cfg,
+                                              self.flip_pairs if self.cfg.flip_test else None,
+                                              self.device)
 
     def predict_all(self, progress=True):
-        """Network outputs `(N, J, 3)` (heatmap space) for the whole test set, in data order."""
+        """Network outputs for the whole test set, in data order: PoseNet `(N, J, 3)` heatmap
+        space, RootNet `(N, 3)` (x, y output space, depth mm)."""
         from tqdm import tqdm
         bar = tqdm(self.batch_generator, desc='test', disable=None if progress else True,
                    leave=False)
-        preds = [self.predictor.predict_crops(input_img) for input_img in bar]
+        if self.rootnet:
+            preds = [self.predictor.predict_crops(img, k) for img, k in bar]
+        else:
+            preds = [self.predictor.predict_crops(img) for img in bar]
         bar.close()
-        return np.concatenate(preds, axis=0) if preds else np.zeros((0, self.joint_num, 3))
+        if preds:
+            return np.concatenate(preds, axis=0)
+        return np.zeros((0, 3) if self.rootnet else (0, self.joint_num, 3))
 
     def evaluate(self, preds):
-        """The test set's own evaluation (its metrics dict); a NaN result is an error, never a
-        reported number."""
-        metrics = self.testset.evaluate(preds, self.cfg.result_dir)
+        """The test set's own evaluation (its metrics dict; RootNet: `evaluate_root`); a NaN
+        result is an error, never a reported number."""
+        evaluate = self.testset.evaluate_root if self.rootnet else self.testset.evaluate
+        metrics = evaluate(preds, self.cfg.result_dir)
         error = metrics.get('error')
         if error is not None and not math.isfinite(error):
             raise PoseNetError(f"the {metrics.get('metric', 'error')} on {self.cfg.testset} is "

@@ -130,28 +130,31 @@ class PoseNetPredictor(Predictor):
     `model`: PoseNet (any module mapping `(N, 3, H_in, W_in)` crops to `(N, J, 3)` heatmap
     coordinates) in eval mode on `device`; `cfg`: its geometry (`input_shape`, `output_shape`,
     `depth_dim`, `bbox_3d_shape`, `pixel_mean`, `pixel_std`) and options (`amp`,
-    `channels_last`); `flip_pairs`: the joint pairs swapped by flip test, None = no flip test.
+    `channels_last`); `flip_pairs`: the joint pairs swapped by flip test, None = no flip test;
+    `joints_name`, `skeleton`: the model's joint set (for the pipeline and drawings).
     """
 
-    def __init__(self, model, cfg, flip_pairs=None, device=None):
+    def __init__(self, model, cfg, flip_pairs=None, device=None, joints_name=(), skeleton=()):
         super().__init__(model, cfg, device)
         self.depth_dim = int(cfg.depth_dim)
         self.bbox_3d_shape = tuple(cfg.bbox_3d_shape)
         self.flip_pairs = None if flip_pairs is None else tuple(tuple(p) for p in flip_pairs)
+        self.joints_name, self.skeleton = tuple(joints_name), tuple(skeleton)
+        self.epoch, self.settings = None, None
 
     @classmethod
     def from_snapshot(cls, path, cfg, default_joints, flip_test=False, device=None):
         """Build PoseNet from a snapshot file; `cfg` follows the snapshot's settings (see
         `read_snapshot`) and `default_joints` (an object with `joints_name`, `flip_pairs`,
         `skeleton`) gives the joint set of snapshots without settings. The predictor's
-        `joints_name`, `skeleton` and `epoch` describe what was loaded."""
+        `epoch` and `settings` describe what was loaded."""
         ckpt, settings = read_snapshot(path, cfg)
         joints_name, flip_pairs, skeleton = joint_set(settings, default_joints)
         device = torch.device('cpu') if device is None else torch.device(device)
         model = load_model(lambda: get_pose_net(cfg, False, len(joints_name)), path, ckpt, cfg,
                            device)
-        predictor = cls(model, cfg, flip_pairs if flip_test else None, device)
-        predictor.joints_name, predictor.skeleton = joints_name, skeleton
+        predictor = cls(model, cfg, flip_pairs if flip_test else None, device, joints_name,
+                        skeleton)
         predictor.epoch, predictor.settings = ckpt.get('epoch'), settings
         return predictor
 

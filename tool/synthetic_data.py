@@ -17,10 +17,11 @@ the nearer a segment is, so 2D position and relative depth can be learnt from th
 What is written under `out_dir` (a `cfg.data_dir`):
     Human36M/annotations/Human36M_subject<S>_{data,camera,joint_3d}.json, images/, bbox_root/
     MPII/annotations/train.json, images/
-    MSCOCO/annotations/person_keypoints_{train,val}2017.json, images/{train,val}2017/, bbox_root/
+    MSCOCO/annotations/person_keypoints_{train,val}2017.json, images/{train,val}2017/, bbox_root/,
+        bbox/ (detections of the val people)
     MuCo/data/MuCo-3DHP.json, data/unaugmented_set/
     MuPoTS/data/MuPoTS-3D.json, data/MultiPersonTestSet/TS<n>/{img_%06d.jpg, annot.mat,
-        occlusion.mat}, bbox_root/
+        occlusion.mat}, bbox_root/, bbox/ (detections)
     <Name>/SYNTHETIC_DATA.txt   (marks a generated folder; only such folders are overwritten)
 
 `generate` returns the ground truth it used (see its docstring), for tests.
@@ -460,6 +461,14 @@ def rootnet_record(rng, img_id, bbox, root_px, root_z, f, c, size, noise):
     return {'image_id': int(img_id), 'bbox': bbox.tolist(), 'root_cam': root_cam.tolist()}
 
 
+def detection_records(img_id, boxes):
+    """DetectNet-style records of an image's person boxes `(P, 4)` px (as annotated): COCO
+    detection results with deterministic scores 0.99, 0.98, ... (no random draw, so the rest of
+    the generated data does not depend on them)."""
+    return [{'image_id': int(img_id), 'category_id': 1, 'bbox': [float(v) for v in box],
+             'score': round(0.99 - 0.01 * p, 2)} for p, box in enumerate(boxes)]
+
+
 def kit_cells(people, fields):
     """MATLAB cell array `(frames, people)` of 1x1 structs: `people[i][k]` is a dict of `fields`."""
     cells = np.empty((len(people), len(people[0]) if people else 0), dtype=object)
@@ -475,8 +484,8 @@ def generated_dirs(root, name):
     """The folders of dataset `name` that the generator writes (and may replace)."""
     subdirs = {'Human36M': ('annotations', 'images', 'bbox_root'),
                'MPII': ('annotations', 'images'),
-               'MSCOCO': ('annotations', 'images', 'bbox_root'),
-               'MuCo': ('data',), 'MuPoTS': ('data', 'bbox_root')}[name]
+               'MSCOCO': ('annotations', 'images', 'bbox_root', 'bbox'),
+               'MuCo': ('data',), 'MuPoTS': ('data', 'bbox_root', 'bbox')}[name]
     return [osp.join(root, d) for d in subdirs]
 
 
@@ -657,7 +666,7 @@ class Generator:
         return gt
 
     def make_mscoco(self, root, rng):
-        gt = {'images': {}, 'bbox_root': []}
+        gt = {'images': {}, 'bbox_root': [], 'detections': []}
         categories = coco_categories(JOINT_SOURCES['MSCOCO'], joint_sets.COCO_SKELETON)
         for split, first_id in (('train2017', 1), ('val2017', 1000001)):
             images, anns = [], []
@@ -672,10 +681,12 @@ class Generator:
                 anns += new
                 if split == 'val2017':
                     self.coco_rootnet(rng, img_id, shot, entry, gt['bbox_root'])
+                    gt['detections'] += detection_records(img_id, entry['bbox'])
                 gt['images'][img_id] = {'split': split, 'file_name': file_name, **entry}
             write_json(osp.join(root, 'annotations', f'person_keypoints_{split}.json'),
                        {'images': images, 'annotations': anns, 'categories': categories})
         write_json(osp.join(root, 'bbox_root', 'bbox_root_coco_output.json'), gt['bbox_root'])
+        write_json(osp.join(root, 'bbox', 'bbox_coco_output.json'), gt['detections'])
         return gt
 
     def crowd_annotation(self, img_id, ann_id):
@@ -732,7 +743,7 @@ class Generator:
         o = self.o
         idx = joint_indices('MuPoTS')
         pelvis = joint_sets.MUPOTS_JOINTS.index('Pelvis')
-        images, anns, gt = [], [], {'images': {}, 'bbox_root': []}
+        images, anns, gt = [], [], {'images': {}, 'bbox_root': [], 'detections': []}
         seq_dir = osp.join(root, 'data', 'MultiPersonTestSet')
         for seq in range(1, o['num_sequences'] + 1):
             n = self.num_people(rng)
@@ -766,6 +777,7 @@ class Generator:
                                        joint_cam[p, pelvis, 2], cam['f'], cam['c'])
                     if rec is not None:
                         gt['bbox_root'].append(rec)
+                gt['detections'] += detection_records(img_id, boxes)
                 kit_annot.append([{'annot2': joint_px[p].T, 'annot3': joint_cam[p].T,
                                    'univ_annot3': univ_cam[p].T,
                                    'isValidFrame': np.array([[float(valid[p])]])}
@@ -790,6 +802,7 @@ class Generator:
                     'categories': coco_categories(joint_sets.MUPOTS_JOINTS,
                                                   joint_sets.MUPOTS_SKELETON)})
         write_json(osp.join(root, 'bbox_root', 'bbox_root_mupots_output.json'), gt['bbox_root'])
+        write_json(osp.join(root, 'bbox', 'bbox_mupots_output.json'), gt['detections'])
         return gt
 
 

@@ -27,7 +27,8 @@ from data.detections import bbox_root_name, read_bbox_root
 from data.entries import (check_preds, entries_to_cam, entry_3d, heatmap_geometry,
                           processed_bbox, stack_entries)
 from data.joint_sets import H36M_ACTIONS, H36M_FLIP_PAIRS, H36M_JOINTS, H36M_SKELETON
-from data.result_files import H36M_RESULT_NAME
+from data.result_files import H36M_RESULT_NAME, export_roots
+from data.root_metrics import format_mrpe, mrpe
 
 PROTOCOL_SUBJECTS = {1: {'train': (1, 5, 6, 7, 8, 9), 'test': (11,)},
                      2: {'train': (1, 5, 6, 7, 8), 'test': (9, 11)}}
@@ -80,7 +81,8 @@ class Human36M:
         root = annotations.dataset_dir(self.data_dir, 'Human36M')
         self.img_dir = osp.join(root, 'images')
         self.annot_path = osp.join(root, 'annotations')
-        self.human_bbox_root_dir = osp.join(root, 'bbox_root', bbox_root_name('Human36M'))
+        self.human_bbox_root_dir = cfg.bbox_root_file or osp.join(
+            root, 'bbox_root', bbox_root_name('Human36M'))
         self.data = self.load_data()
 
     def get_subject(self):
@@ -270,3 +272,20 @@ class Human36M:
                               for j, v in zip(self.eval_joint, per_joint)},
                 'num_samples': len(self.data), 'result_path': output_path}
 
+
+    def evaluate_root(self, preds, result_dir):
+        """RootNet: MRPE of `preds (N, 3)` (x, y output space, depth mm; data order).
+
+        Prints the original's `MRPE >> tot: ...` summary and returns `{'metric': 'MRPE',
+        'error' (mm), 'x', 'y', 'z' (mean |error| per axis, mm), 'per_action' {name: mm},
+        'num_samples', 'result_path'}`; writes `bbox_root_human36m_output.json` (`image_id`,
+        processed `bbox`, predicted `root_cam` mm) to `result_dir`, the file PoseNet testing
+        with `use_gt_info=False` reads.
+        """
+        root_cam, path = export_roots(self, preds, result_dir, with_score=False)
+        metrics = mrpe(root_cam, stack_entries(self.data, 'root_cam', (3,)),
+                       [e['action_idx'] for e in self.data], self.action_name)
+        print(format_mrpe(metrics))
+        return {'metric': 'MRPE', 'error': metrics['mrpe'], 'x': metrics['x'],
+                'y': metrics['y'], 'z': metrics['z'], 'per_action': metrics['per_action'],
+                'num_samples': len(self.data), 'result_path': path}

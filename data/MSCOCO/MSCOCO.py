@@ -4,6 +4,7 @@ Files under `<data_dir>/MSCOCO/`:
     annotations/person_keypoints_train2017.json, images/train2017/   training
     annotations/person_keypoints_val2017.json,   images/val2017/     testing (image sizes)
     bbox_root/bbox_root_coco_output.json                             testing (boxes, roots)
+    bbox/bbox_coco_output.json                                       RootNet testing (detections)
 
 COCO has no camera parameters: focal length 1500 px and the image centre are assumed (the
 RootNet roots in `bbox_root_coco_output.json` use the same virtual camera).
@@ -14,11 +15,12 @@ import numpy as np
 
 from common.utils.errors import PoseNetError
 from data import annotations
-from data.detections import bbox_root_name, read_bbox_root
-from data.entries import boxed_annotations, detected_entries, entry_2d, heatmap_geometry
+from data.detections import bbox_root_name, read_bbox_root, read_detections
+from data.entries import (boxed_annotations, detected_entries, detection_entries, entry_2d,
+                          heatmap_geometry)
 from data.joint_sets import (COCO_FLIP_PAIRS, COCO_JOINTS, COCO_KEYPOINT_NUM, COCO_SKELETON,
                              MuCoOutputJoints)
-from data.result_files import coco_key, export_pose_mats
+from data.result_files import coco_key, export_pose_mats, export_roots
 
 FOCAL = (1500., 1500.)   # px, the assumed camera of COCO images
 
@@ -48,11 +50,14 @@ class MSCOCO:
         self.data_dir = cfg.data_dir
         self.input_shape = tuple(cfg.input_shape)
         self.heatmap = heatmap_geometry(cfg)
+        self.network = cfg.network
         root = annotations.dataset_dir(self.data_dir, 'MSCOCO')
         self.img_dir = osp.join(root, 'images')
         self.train_annot_path = osp.join(root, 'annotations', 'person_keypoints_train2017.json')
         self.test_annot_path = osp.join(root, 'annotations', 'person_keypoints_val2017.json')
-        self.human_3d_bbox_root_dir = osp.join(root, 'bbox_root', bbox_root_name('MSCOCO'))
+        self.human_3d_bbox_root_dir = cfg.bbox_root_file or osp.join(
+            root, 'bbox_root', bbox_root_name('MSCOCO'))
+        self.human_bbox_dir = osp.join(root, 'bbox', 'bbox_coco_output.json')
         if data_split == 'train':
             self.joint_num = len(COCO_JOINTS)
             self.joints_name = COCO_JOINTS
@@ -62,6 +67,7 @@ class MSCOCO:
             self.rshoulder_idx = COCO_JOINTS.index('R_Shoulder')
             self.lhip_idx = COCO_JOINTS.index('L_Hip')
             self.rhip_idx = COCO_JOINTS.index('R_Hip')
+            self.root_idx = COCO_JOINTS.index('Pelvis')      # added: the mid-hip
         else:
             # a MuCo-trained model: outputs MuCo's 21 joints, MuPoTS' 17 are evaluated
             out = MuCoOutputJoints
@@ -104,6 +110,11 @@ class MSCOCO:
     def _load_test(self):
         db = annotations.load_coco(self.test_annot_path, 'MSCOCO annotation file', self.data_dir,
                                    ('id', 'file_name', 'width', 'height'), ('id', 'image_id'))
+        if self.network == 'RootNet':     # RootNet runs on the detected boxes
+            return detection_entries(read_detections(self.human_bbox_dir, score_thresh=0.),
+                                     db.imgs, osp.join(self.img_dir, 'val2017'), virtual_camera,
+                                     self.input_shape, (self.human_bbox_dir,
+                                                        self.test_annot_path))
         return detected_entries(read_bbox_root(self.human_3d_bbox_root_dir), db.imgs,
                                 osp.join(self.img_dir, 'val2017'), self.original_joint_num,
                                 virtual_camera, (self.human_3d_bbox_root_dir,
@@ -118,3 +129,12 @@ class MSCOCO:
         if self.data_split != 'test':
             raise PoseNetError("MSCOCO.evaluate needs the test split (MSCOCO('test'))")
         return export_pose_mats(self, preds, result_dir, 'coco', coco_key)[0]
+
+    def evaluate_root(self, preds, result_dir):
+        """RootNet on COCO (no 3D ground truth): writes `bbox_root_coco_output.json` (processed
+        boxes, roots with the assumed camera, scores) from `preds (N, 3)` and returns
+        `{'num_samples', 'result_path'}`."""
+        if self.data_split != 'test':
+            raise PoseNetError("MSCOCO.evaluate_root needs the test split (MSCOCO('test'))")
+        _, path = export_roots(self, preds, result_dir, with_score=True)
+        return {'num_samples': len(self.data), 'result_path': path}

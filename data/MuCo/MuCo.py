@@ -49,6 +49,7 @@ class MuCo:
     skeleton = MUCO_SKELETON
     joints_have_depth = True
     root_idx = MUCO_JOINTS.index('Pelvis')
+    rootnet_depth_range = (1500., 7500.)   # mm: RootNet trains only on people this far away
 
     def __init__(self, data_split, cfg):
         annotations.check_split('MuCo', data_split, ('train',))
