@@ -42,7 +42,7 @@ import sys
 import cv2
 import numpy as np
 
-from common.utils.cli import add_common_args, run_cli
+from common.utils.cli import add_common_args, configure, run_cli
 from common.utils.errors import PoseNetError
 from common.utils.file_io import atomic_path, write_json, write_text
 from common.utils.vis import show_image, vis_3d_multiple_skeleton, vis_keypoints
@@ -387,8 +387,7 @@ def main(argv=None):
     from main.config import cfg
 
     args = parse_args(argv)
-    cfg.apply_overrides(args.cfg)
-    cfg.set_args(args.gpu_ids)
+    configure(cfg, args)
     kind = input_kind(args.input)
     root_depths, prior_token = (parse_root_depths(args.root_depth) if args.root_depth
                                 is not None else (None, False))

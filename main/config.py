@@ -209,6 +209,13 @@ class Config:
             if name not in self.given:
                 setattr(self, name, osp.join(base, sub))
 
+    def reset(self):
+        """Back to the defaults (and the environment's folders), as a fresh `Config()`."""
+        fresh = Config()
+        vars(self).clear()
+        vars(self).update(vars(fresh))
+        return self
+
     def fields(self):
         """Public fields and their values (a plain dict)."""
         return {k: v for k, v in vars(self).items() if not k.startswith('_') and k != 'given'}

@@ -1,4 +1,5 @@
 """End-to-end cycles of main/train.py and main/test.py on generated data (CPU, ResNet-18, 64 px)."""
+import json
 import os
 import subprocess
 import sys
@@ -248,3 +249,109 @@ def test_torchrun_two_processes_cpu(data_dir, tmp_path):
     model = get_pose_net(Config().apply_overrides(SMALL), False, 18)
     from common.utils.snapshot import load_network
     load_network(model, ckpt['network'])  # loads in a single-process model
+
+
+# -- settings travel with the snapshot ------------------------------------------------------------
+def test_snapshot_settings_are_used_by_test_and_contradictions_refused(data_dir, tmp_path):
+    out = tmp_path / 'out'
+    train_main.main(run_args(data_dir, out, 'end_epoch=1', 'depth_dim=8', "trainset_2d=[]"))
+    log_dir = out / 'log'
+    assert '"depth_dim": 8' in (log_dir / 'train_config.json').read_text()
+    assert 'Configuration:' in (log_dir / 'train_logs.txt').read_text()
+    # the same numbers with and without repeating the training --cfg
+    repeated = test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, 'depth_dim=8'))
+    plain = test_main.main(['--test_epoch', '0', '--no_progress', '--cfg', 'num_thread=0',
+                            f'data_dir={data_dir}', f'output_dir={out}'])
+    assert plain['error'] == repeated['error'] and np.isfinite(plain['error'])
+    assert '"input_shape": [\n  64,\n  64\n ]' in (log_dir / 'test_config.json').read_text()
+    with pytest.raises(PoseNetError, match="'depth_dim' was given as 32 but the model in "
+                                           r".*snapshot_0\.pth\.tar has depth_dim=8"):
+        test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, 'depth_dim=32'))
+    with pytest.raises(PoseNetError, match=r"'input_shape' was given as \(128, 128\)"):
+        test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, 'depth_dim=8',
+                                                        'input_shape=(128, 128)'))
+    # a Human36M (18-joint) model cannot be tested on MuPoTS (MuCo's 21 joints)
+    with pytest.raises(PoseNetError, match='trained on 18 joints, but testset MuPoTS needs a '
+                                           '21-joint model'):
+        test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, 'depth_dim=8',
+                                                        'testset=MuPoTS'))
+
+
+# -- runs are never mixed or lost -----------------------------------------------------------------
+def test_a_new_run_refuses_to_overwrite_snapshots_unless_told(data_dir, tmp_path):
+    out = tmp_path / 'out'
+    model_dir = out / 'model_dump'
+    random_snapshot(out, 0, 18)
+    random_snapshot(out, 1, 18)
+    stale = model_dir / '.snapshot_2.pth.tar.ab12cd34.tmp'      # a killed save's leftover
+    stale.write_bytes(b'partial')
+    with pytest.raises(PoseNetError, match=r'already holds the snapshots of another run \(epochs '
+                                           r'0, 1\); resume it with --continue, start over with '
+                                           '--overwrite'):
+        train_main.main(run_args(data_dir, out, 'end_epoch=1', 'trainset_2d=[]'))
+    assert not stale.exists()
+    assert sorted(os.listdir(model_dir)) == ['snapshot_0.pth.tar', 'snapshot_1.pth.tar']
+    train_main.main(run_args(data_dir, out, 'end_epoch=1', 'trainset_2d=[]') + ['--overwrite'])
+    assert sorted(os.listdir(model_dir)) == ['snapshot_0.pth.tar']
+    assert 'model_settings' in torch.load(model_dir / 'snapshot_0.pth.tar', weights_only=True)
+
+
+def test_nan_weights_after_the_last_step_are_never_saved(data_dir, tmp_path, monkeypatch):
+    original = Trainer.train_step
+
+    def train_step(self, *batch):
+        loss = original(self, *batch)
+        if self.optimizer.state_dict()['state'][0]['step'] == 5 * 2:   # epoch 1, last step
+            with torch.no_grad():
+                next(self.model.parameters()).fill_(float('nan'))
+        return loss
+
+    monkeypatch.setattr(Trainer, 'train_step', train_step)
+    out = tmp_path / 'out'
+    with pytest.raises(PoseNetError) as e:
+        train_main.main(run_args(data_dir, out, 'end_epoch=3'))
+    msg = str(e.value)
+    assert 'the weights became NaN/inf during epoch 1' in msg
+    assert f"{out / 'model_dump' / 'snapshot_0.pth.tar'} is finite: resume from it with " \
+           "--continue and a lower lr" in msg
+    assert sorted(os.listdir(out / 'model_dump')) == ['snapshot_0.pth.tar']
+
+
+def test_test_refuses_non_finite_predictions(data_dir, tmp_path):
+    out = tmp_path / 'out'
+    path = random_snapshot(out, 2, 18)
+    ckpt = torch.load(path, weights_only=True)
+    ckpt['network']['module.head.final_layer.bias'][:] = float('nan')
+    torch.save(ckpt, path)
+    with pytest.raises(PoseNetError, match='predictions hold NaN or inf values'):
+        test_main.main(['--test_epoch', '2'] + run_args(data_dir, out))
+
+
+# -- RootNet ----------------------------------------------------------------------------------------
+def test_rootnet_trains_tests_and_feeds_posenet_through_its_bbox_root_file(data_dir, tmp_path):
+    out = tmp_path / 'out'
+    root_args = ['network=RootNet', "trainset_3d=['MuCo']", "trainset_2d=['MPII']"]
+    trainer = train_main.main(run_args(data_dir, out, 'end_epoch=1', *root_args))
+    assert np.isfinite(trainer.last_loss)
+    ckpt = torch.load(out / 'rootnet' / 'model_dump' / 'snapshot_0.pth.tar', weights_only=True)
+    assert ckpt['model_settings']['network'] == 'RootNet' and ckpt['model_settings']['resnet_type'] == 18
+    assert {k.split('.')[1] for k in ckpt['network']} == {'backbone', 'root'}
+    h36m = test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, 'network=RootNet'))
+    assert h36m['metric'] == 'MRPE' and np.isfinite(h36m['error'])
+    assert set(h36m) >= {'x', 'y', 'z', 'per_action'}
+    mupots = test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, 'network=RootNet',
+                                                             'testset=MuPoTS'))
+    assert 0 <= mupots['ap_root'] <= mupots['ap_root_complete'] <= 1
+    path = out / 'rootnet' / 'result' / 'bbox_root_mupots_output.json'
+    assert mupots['result_path'] == str(path)
+    records = json.load(open(path))
+    # PoseNet testing reads RootNet's file as it is
+    random_snapshot(out, 0, 21)
+    metrics = test_main.main(['--test_epoch', '0'] + run_args(
+        data_dir, out, 'testset=MuPoTS', 'use_gt_info=False', f'bbox_root_file={path}'))
+    assert metrics['num_samples'] == len(records)
+    # a PoseNet snapshot where RootNet is expected: one line saying what each holds
+    with pytest.raises(PoseNetError, match=r'does not fit this model: it holds ResNet-18, 336 '
+                                           r'output maps .*, the model is ResNet-18, a RootNet'):
+        test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, 'network=RootNet',
+                                                        f"model_dir={out / 'model_dump'}"))

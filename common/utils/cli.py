@@ -32,7 +32,9 @@ def add_run_args(parser):
 
 
 def configure(cfg, args, continue_train=False):
-    """Apply `--cfg` overrides, the speed options and `--gpu` to `cfg`; returns it."""
+    """Reset `cfg` to its defaults (a run in the same Python process leaves nothing behind),
+    then apply the `--cfg` overrides, the speed options and `--gpu`; returns it."""
+    cfg.reset()
     cfg.apply_overrides(args.cfg)
     if getattr(args, 'amp', None) is not None:
         cfg.update(amp=args.amp)
