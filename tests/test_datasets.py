@@ -284,3 +284,67 @@ def test_wrong_split_and_broken_files_are_clear_errors(cfg, tmp_path, monkeypatc
     (tmp_path / 'MPII' / 'annotations' / 'train.json').write_text('{"images": [')
     with pytest.raises(PoseNetError, match='cannot be read as JSON'):
         MPII('train', cfg)
+
+
+# -- file order and file structure ------------------------------------------------------------------
+def copy_h36m(tree, dst):
+    """A copy of the generated Human36M annotations (no images needed to load entries)."""
+    import shutil
+    shutil.copytree(osp.join(tree[0], 'Human36M', 'annotations'),
+                    osp.join(dst, 'Human36M', 'annotations'))
+    return osp.join(dst, 'Human36M', 'annotations')
+
+
+def test_human36m_entries_follow_the_files_order_not_the_ids(tree, tmp_path):
+    ann_dir = copy_h36m(tree, str(tmp_path))
+    path = osp.join(ann_dir, 'Human36M_subject9_data.json')
+    annot = json.load(open(path))
+    # reverse the annotations and give them decreasing ids: the loader keeps file order
+    annot['annotations'] = annot['annotations'][::-1]
+    for i, ann in enumerate(annot['annotations']):
+        ann['id'] = 10 ** 6 - i
+    json.dump(annot, open(path, 'w'))
+    cfg = Config().update(data_dir=str(tmp_path))
+    db = Human36M('test', cfg)
+    subject9 = [e['img_id'] for e in db.data if osp.basename(e['img_path']).startswith('s_09_')]
+    expected = [a['image_id'] for a in annot['annotations']
+                if next(i for i in annot['images'] if i['id'] == a['image_id'])['frame_idx'] % 64
+                == 0]
+    assert subject9 == expected and len(expected) > 1
+    # subjects in protocol order: 9 before 11
+    subjects = [int(osp.basename(e['img_path'])[2:4]) for e in db.data]
+    assert subjects == sorted(subjects) and set(subjects) == {9, 11}
+
+
+def test_wrong_file_structure_names_the_file_and_field(tree, tmp_path):
+    ann_dir = copy_h36m(tree, str(tmp_path))
+    cfg = Config().update(data_dir=str(tmp_path))
+    data_path = osp.join(ann_dir, 'Human36M_subject9_data.json')
+    original = open(data_path).read()
+    open(data_path, 'w').write('{}')
+    with pytest.raises(PoseNetError, match=r"Human36M annotation file .*subject9_data\.json: "
+                                           r"'images' is missing or not a list"):
+        Human36M('test', cfg)
+    annot = json.loads(original)
+    del annot['images'][1]['frame_idx']
+    json.dump(annot, open(data_path, 'w'))
+    with pytest.raises(PoseNetError, match=r"subject9_data\.json: images\[1\] lacks 'frame_idx'"):
+        Human36M('test', cfg)
+    open(data_path, 'w').write(original)
+    camera_path = osp.join(ann_dir, 'Human36M_subject9_camera.json')
+    open(camera_path, 'w').write('[]')
+    with pytest.raises(PoseNetError, match=r"Human36M camera file .*subject9_camera\.json: "
+                                           r"expected \{cam_idx: \{R, t, f, c\}\}"):
+        Human36M('test', cfg)
+    open(camera_path, 'w').write(json.dumps({'1': {'R': [[1, 0, 0]], 't': [0, 0, 0],
+                                                   'f': [1, 1], 'c': [0, 0]}}))
+    with pytest.raises(PoseNetError, match=r"camera 1 needs R 3x3, t 3, f 2, c 2 numbers"):
+        Human36M('test', cfg)
+    # a COCO-style file without its annotations' keypoints
+    (tmp_path / 'MPII' / 'annotations').mkdir(parents=True)
+    (tmp_path / 'MPII' / 'annotations' / 'train.json').write_text(json.dumps(
+        {'images': [{'id': 1, 'file_name': 'a.jpg', 'width': 9, 'height': 9}],
+         'annotations': [{'id': 1, 'image_id': 1, 'bbox': [0, 0, 5, 5], 'num_keypoints': 3}]}))
+    with pytest.raises(PoseNetError, match=r"MPII annotation file .*train\.json: "
+                                           r"annotations\[0\] lacks 'keypoints'"):
+        MPII('train', cfg)
