@@ -10,13 +10,13 @@ from scipy.spatial.transform import Rotation
 
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import heatmap_to_pixel, pixel2cam
-from common.utils.pose_utils import cam_to_heatmap, heatmap_to_cam
+from common.utils.pose_utils import heatmap_to_cam
 from data.joint_sets import H36M_ACTIONS
 from data.Human36M.Human36M import Human36M
 from data.MSCOCO.MSCOCO import MSCOCO
 from data.MuPoTS.MuPoTS import MuPoTS
 from main.config import Config
-from tests.synthetic_helpers import make_tree, perfect_predictions
+from tests.synthetic_helpers import cam_to_heatmap, make_tree, perfect_predictions
 
 
 @pytest.fixture(scope='module')

@@ -37,10 +37,6 @@ def init_distributed(gpu_ids):
     return rank, world_size, device
 
 
-def is_main_process():
-    return not dist.is_initialized() or dist.get_rank() == 0
-
-
 def all_reduce_mean(value):
     """Mean of a scalar tensor over all processes (identity when not distributed)."""
     if dist.is_initialized():

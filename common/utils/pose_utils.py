@@ -225,23 +225,6 @@ def heatmap_to_cam(coord_hm, bbox, root_depth, f, c, output_shape, depth_dim, bb
     return pixel, pixel2cam(pixel, f, c)
 
 
-def cam_to_heatmap(joint_cam, bbox, root_depth, f, c, output_shape, depth_dim, bbox_3d_shape):
-    """Inverse of `heatmap_to_cam`: camera joints `(N, J, 3)` mm -> heatmap space `(N, J, 3)`.
-
-    What a perfect network would output for these joints in these crops (used to check
-    evaluation, and to turn ground truth into predictions).
-    """
-    h_out, w_out = output_shape
-    joint_cam = np.asarray(joint_cam, dtype=np.float64).reshape(-1, *np.shape(joint_cam)[-2:])
-    bbox, root_depth, f, c = _per_sample(bbox, root_depth, f, c)
-    pixel = cam2pixel(joint_cam, f, c)
-    coord = np.empty_like(joint_cam)
-    coord[..., 0] = (pixel[..., 0] - bbox[..., 0]) / bbox[..., 2] * w_out
-    coord[..., 1] = (pixel[..., 1] - bbox[..., 1]) / bbox[..., 3] * h_out
-    coord[..., 2] = ((pixel[..., 2] - root_depth) / (bbox_3d_shape[0] / 2.) + 1.) / 2. * depth_dim
-    return coord
-
-
 def root_relative_errors(pred_cam, gt_cam, root_idx, eval_joint, align=None):
     """Per-joint 3D errors after root alignment (and optional Procrustes alignment).
 
