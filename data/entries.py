@@ -43,6 +43,19 @@ def entry_2d(img_path, bbox, keypoints, **extra):
     return entry
 
 
+def _test_entry(rec, imgs, img_dir, camera, where, **fields):
+    """A test entry of a file record's image: `img_path`, `img_id`, `f`, `c` and `fields`; an
+    error when the record's image is not in the annotation file."""
+    img = imgs.get(rec['image_id'])
+    if img is None:
+        raise PoseNetError(f"{where[0]}: image_id {rec['image_id']} is not in {where[1]}; "
+                           "the two files must belong together")
+    f, c = camera(img)
+    return {'img_path': osp.join(img_dir, img['file_name']), 'img_id': img['id'], **fields,
+            'f': np.asarray(f, dtype=np.float64).reshape(2),
+            'c': np.asarray(c, dtype=np.float64).reshape(2)}
+
+
 def detected_entries(records, imgs, img_dir, joint_num, camera, where):
     """Test entries, one per record of a DetectNet/RootNet `bbox_root` file, in file order.
 
@@ -52,20 +65,10 @@ def detected_entries(records, imgs, img_dir, joint_num, camera, where):
     processed `bbox` and `root_cam` mm, `f`, `c`, and zero placeholders
     `joint_img/joint_cam (joint_num, 3)`, `joint_vis (joint_num, 1)`.
     """
-    data = []
-    for rec in records:
-        img = imgs.get(rec['image_id'])
-        if img is None:
-            raise PoseNetError(f"{where[0]}: image_id {rec['image_id']} is not in {where[1]}; "
-                               "the two files must belong together")
-        f, c = camera(img)
-        data.append({'img_path': osp.join(img_dir, img['file_name']), 'img_id': img['id'],
-                     'bbox': rec['bbox'], 'root_cam': rec['root_cam'],
-                     'joint_img': np.zeros((joint_num, 3)), 'joint_cam': np.zeros((joint_num, 3)),
-                     'joint_vis': np.zeros((joint_num, 1)),
-                     'f': np.asarray(f, dtype=np.float64).reshape(2),
-                     'c': np.asarray(c, dtype=np.float64).reshape(2)})
-    return data
+    return [_test_entry(rec, imgs, img_dir, camera, where, bbox=rec['bbox'],
+                        root_cam=rec['root_cam'], joint_img=np.zeros((joint_num, 3)),
+                        joint_cam=np.zeros((joint_num, 3)), joint_vis=np.zeros((joint_num, 1)))
+            for rec in records]
 
 
 def processed_bbox(ann, img, input_shape):
@@ -109,16 +112,17 @@ def heatmap_geometry(cfg):
     return tuple(cfg.output_shape), int(cfg.depth_dim), tuple(cfg.bbox_3d_shape)
 
 
-def check_preds(preds, num_samples, joint_num, name):
-    """`preds` as float64 `(N, joint_num, 3)`; PoseNetError when it does not fit the test set."""
+def check_preds(preds, num_samples, sample_shape, where, what='one per test sample'):
+    """`preds` as float64 `(num_samples, *sample_shape)`, finite; else a PoseNetError naming
+    `where` (e.g. `Human36M.evaluate`): PoseNet `(J, 3)` heatmap coordinates, RootNet `(3,)`."""
     preds = np.asarray(preds, dtype=np.float64)
-    if preds.ndim != 3 or preds.shape[1:] != (joint_num, 3) or len(preds) != num_samples:
-        raise PoseNetError(f"{name}.evaluate: predictions have shape {preds.shape}, expected "
-                           f"({num_samples}, {joint_num}, 3) — one per test sample, in data "
-                           "order")
+    expected = (num_samples,) + tuple(sample_shape)
+    if preds.shape != expected:
+        raise PoseNetError(f"{where}: predictions have shape {preds.shape}, expected "
+                           f"{expected} — {what}, in data order")
     if not np.all(np.isfinite(preds)):
-        raise PoseNetError(f"{name}.evaluate: the predictions hold NaN or inf values; the model "
-                           "is broken (check the snapshot and the training log)")
+        raise PoseNetError(f"{where}: the predictions hold NaN or inf values; the model is "
+                           "broken (check the snapshot and the training log)")
     return preds
 
 
@@ -139,16 +143,10 @@ def detection_entries(records, imgs, img_dir, camera, input_shape, where):
     """
     data = []
     for rec in records:
-        img = imgs.get(rec['image_id'])
-        if img is None:
-            raise PoseNetError(f"{where[0]}: image_id {rec['image_id']} is not in {where[1]}; "
-                               "the two files must belong together")
-        bbox = process_bbox(rec['bbox'], img['width'], img['height'], input_shape)
-        if bbox is None:
-            continue
-        f, c = camera(img)
-        data.append({'img_path': osp.join(img_dir, img['file_name']), 'img_id': img['id'],
-                     'bbox': bbox, 'score': 1.0 if rec['score'] is None else rec['score'],
-                     'f': np.asarray(f, dtype=np.float64).reshape(2),
-                     'c': np.asarray(c, dtype=np.float64).reshape(2)})
+        entry = _test_entry(rec, imgs, img_dir, camera, where,
+                            score=1.0 if rec['score'] is None else rec['score'])
+        img = imgs[rec['image_id']]
+        entry['bbox'] = process_bbox(rec['bbox'], img['width'], img['height'], input_shape)
+        if entry['bbox'] is not None:
+            data.append(entry)
     return data

@@ -84,7 +84,7 @@ def export_pose_mats(db, preds, result_dir, dataset, image_key):
     """
     name = type(db).__name__
     print(f'{name}: evaluation start...')
-    preds = check_preds(preds, len(db.data), db.joint_num, name)
+    preds = check_preds(preds, len(db.data), (db.joint_num, 3), f'{name}.evaluate')
     pixel, cam = entries_to_cam(db.data, preds[:, list(db.eval_joint)], *db.heatmap)
     keys = [image_key(e['img_path']) for e in db.data]
     summary = {'num_samples': len(db.data), 'num_images': len(set(keys))}
@@ -104,14 +104,8 @@ def export_roots(db, preds, result_dir, with_score):
     entry's processed box (and `score` when `with_score`). Returns `(root_cam, path)`."""
     name = type(db).__name__
     print(f'{name}: RootNet evaluation start...')
-    preds = np.asarray(preds, dtype=np.float64)
-    if preds.shape != (len(db.data), 3):
-        raise PoseNetError(f"{name}.evaluate_root: predictions have shape {preds.shape}, "
-                           f"expected ({len(db.data)}, 3) — one root per test sample, in data "
-                           "order")
-    if not np.all(np.isfinite(preds)):
-        raise PoseNetError(f"{name}.evaluate_root: the predictions hold NaN or inf values; the "
-                           "model is broken (check the snapshot and the training log)")
+    preds = check_preds(preds, len(db.data), (3,), f'{name}.evaluate_root',
+                        'one root per test sample')
     root_cam = entries_root_cam(db.data, preds, db.heatmap[0])
     path = osp.join(result_dir, bbox_root_name(name))
     write_bbox_root(path, [e['img_id'] for e in db.data], stack_entries(db.data, 'bbox', (4,)),

@@ -236,7 +236,7 @@ class Human36M:
         joint_cam (17, 3) root-relative mm, bbox, root_cam}`) to `result_dir` atomically.
         """
         print('Evaluation start...')
-        preds = check_preds(preds, len(self.data), self.joint_num, 'Human36M')
+        preds = check_preds(preds, len(self.data), (self.joint_num, 3), 'Human36M.evaluate')
         _, pred_cam = entries_to_cam(self.data, preds, *self.heatmap)
         gt_cam = stack_entries(self.data, 'joint_cam', (self.joint_num, 3))
         align = None
