@@ -44,3 +44,14 @@ def test_mean_pose_baseline_matches_direct_computation(tmp_path):
     mean = rel(train).mean(axis=0)
     expected = np.linalg.norm(rel(test) - mean, axis=2).mean()
     assert err == np.float64(expected) or abs(err - expected) < 1e-6
+
+
+def test_benchmark_times_every_pipeline_stage(capsys):
+    results = benchmark.main(['--pipeline', '--resnet', '18', '--input', '64', '--iters', '1',
+                              '--warmup', '0', '--device', 'cpu',
+                              '--detector', 'fasterrcnn_mobilenet_v3_large_320_fpn'])
+    assert set(results) == {'detector (s/image)'} | {
+        f'{stage}, {n} people (s/image)' for stage in ('RootNet', 'PoseNet', 'whole pipeline')
+        for n in (1, 5)}
+    assert all(v > 0 for v in results.values())
+    assert 'pipeline on a 640x480 image' in capsys.readouterr().out
