@@ -26,12 +26,16 @@ function results = mpii_mupots_multiperson_eval(eval_mode, is_relative, gt_dir, 
 %
 %   Procedure, per frame: the people with isValidFrame set are the ground truth; each ground
 %   truth person in turn takes the not yet taken prediction with the most joints 2..14 visible
-%   in both (a joint at exactly (0,0) is invisible) whose |dx| and |dy| are both below 40 px
-%   (best positive count, ties to the lowest index). 3D ground truth = univ_annot3. Matched
-%   predictions get the ground truth's bone lengths, walking the skeleton from the pelvis.
-%   A joint is correct when its error is strictly below the threshold: 3DPCK at 150 mm, AUC =
-%   mean over 0:5:150 mm, over joints 1..14 by joint group and in total, per sequence, mean over
-%   sequences and pooled over all people, for all / visible / occluded joints.
+%   (every ground-truth joint counts as visible, as in the official kit; a predicted joint at
+%   exactly (0,0) is invisible) whose |dx| and |dy| are both below 40 px (best positive count,
+%   ties to the lowest index). 3D ground truth = univ_annot3. Matched predictions get the ground
+%   truth's bone lengths, walking the skeleton from the pelvis (a zero-length predicted bone
+%   gives NaN below it, as in the kit: wrong at every threshold). A joint is correct when its
+%   error is strictly below the threshold: 3DPCK at 150 mm, AUC = mean over 0:5:150 mm, over
+%   joints 1..14 by joint group and in total, per sequence, mean over sequences and pooled over
+%   all people, for all / visible / occluded joints; the visible / occluded 3DPCK counts an
+%   error of exactly 150 mm as correct (the kit computes those tables as 1 - mean(error > 150),
+%   NaN counting as wrong).
 %   Writes <prefix>_multiperson_3dhp_evaluation_sequencewise[_visible|_occluded].csv, prefix
 %   mupots_<all|matched>_<relative|absolute>, and returns the numbers as a struct.
 
@@ -70,7 +74,7 @@ for s = 1:num_seq
     num_people(s) = size(err, 1);
     masks = subset_masks(occ);
     for m = 1:3
-        [pck(s, :, m), auc(s, :, m), num_joints(s, m)] = group_metrics(err, masks{m});
+        [pck(s, :, m), auc(s, :, m), num_joints(s, m)] = group_metrics(err, masks{m}, m > 1);
     end
     all_err = [all_err; err]; %#ok<AGROW>
     all_occ = [all_occ; occ]; %#ok<AGROW>
@@ -86,7 +90,8 @@ masks = subset_masks(all_occ);
 for m = 1:3
     mean_pck(:, m) = nan_mean(pck(:, :, m))';
     mean_auc(:, m) = nan_mean(auc(:, :, m))';
-    [pooled_pck(:, m), pooled_auc(:, m), pooled_joints(m)] = group_metrics(all_err, masks{m});
+    [pooled_pck(:, m), pooled_auc(:, m), pooled_joints(m)] = group_metrics(all_err, masks{m}, ...
+                                                                           m > 1);
 end
 
 % table
@@ -239,7 +244,7 @@ for g = 1:G
     for p = 1:P
         if taken(p), continue; end
         b = reshape(p2(p, joints, :), numel(joints), 2);
-        visible = any(a ~= 0, 2) & any(b ~= 0, 2);
+        visible = any(b ~= 0, 2);    % the kit: every ground-truth joint is visible
         near = all(abs(a - b) < thresh, 2);
         score = sum(visible & near);
         if score > best_score       % strict: ties keep the lowest index
@@ -262,10 +267,8 @@ out = P;
 for j = order
     p = parents(j);
     bone = P(j, :) - P(p, :);
-    len = norm(bone);
-    if len > 0
-        bone = bone * (norm(G(j, :) - G(p, :)) / len);
-    end
+    % the kit's arithmetic: a zero-length bone gives NaN (0 * Inf) here and below
+    bone = bone * (norm(G(j, :) - G(p, :)) / norm(bone));
     out(j, :) = out(p, :) + bone;
 end
 end
@@ -276,8 +279,9 @@ masks = {true(size(occ)), ~occ, occ};
 end
 
 
-function [pck, auc, count] = group_metrics(err, mask)
+function [pck, auc, count] = group_metrics(err, mask, inclusive)
 % 3DPCK@150 and AUC over 0:5:150 (percent) per joint group and total, of masked joints 1..14.
+% inclusive (visible / occluded tables): 3DPCK = 1 - mean(error > 150) with NaN as wrong.
 groups = {1, 2, [3 6], [4 7], [5 8], [9 12], [10 13], [11 14], 1:14};
 thresholds = 0:5:150;
 pck = nan(1, numel(groups));
@@ -286,7 +290,12 @@ for gi = 1:numel(groups)
     e = err(:, groups{gi});
     e = e(mask(:, groups{gi}));
     if isempty(e), continue; end
-    pck(gi) = 100 * mean(e < 150);
+    if inclusive
+        f = e; f(isnan(f)) = 160;
+        pck(gi) = 100 * (1 - mean(f > 150));
+    else
+        pck(gi) = 100 * mean(e < 150);
+    end
     frac = zeros(1, numel(thresholds));
     for t = 1:numel(thresholds)
         frac(t) = mean(e < thresholds(t));
