@@ -251,3 +251,32 @@ def test_from_files_takes_each_networks_settings_from_its_snapshot(tmp_path):
     # swapped files are refused by name
     with pytest.raises(PoseNetError, match='is a RootNet snapshot, not a PoseNet one'):
         Pipeline.from_files(Config(), root_path)
+
+
+def test_people_of_the_synthetic_generator_are_mapped_back(tmp_path):
+    """MuCo images of `tool/synthetic_data.py`: the heatmap coordinates a perfect network would
+    output for each annotated person come back as that person's pixels and camera joints."""
+    import json
+    import cv2
+    from tool.synthetic_data import generate
+    generate(str(tmp_path / 'data'), datasets=['MuCo'], seed=1, num_images=1, img_size=160)
+    with open(tmp_path / 'data' / 'MuCo' / 'data' / 'MuCo-3DHP.json') as f:
+        annot = json.load(f)
+    image = annot['images'][0]
+    anns = [a for a in annot['annotations'] if a['image_id'] == image['id']]
+    img = cv2.imread(str(tmp_path / 'data' / 'MuCo' / 'data' / image['file_name']))
+    joint_cam = np.array([a['keypoints_cam'] for a in anns], dtype=np.float64)   # (P, 21, 3)
+    joint_px = np.array([a['keypoints_img'] for a in anns], dtype=np.float64)    # (P, 21, 2)
+    boxes = np.array([a['bbox'] for a in anns], dtype=np.float64)
+    roots = joint_cam[:, MUCO_JOINTS.index('Pelvis'), 2]
+    assert len(anns) >= 2
+    cfg = small_cfg()
+    processed = process_boxes(boxes, img.shape[1], img.shape[0], cfg.input_shape)
+    (out_h, out_w), depth = cfg.output_shape, cfg.depth_dim
+    coord = np.stack([(joint_px[..., 0] - processed[:, None, 0]) / processed[:, None, 2] * out_w,
+                      (joint_px[..., 1] - processed[:, None, 1]) / processed[:, None, 3] * out_h,
+                      ((joint_cam[..., 2] - roots[:, None]) / 1000 + 1) / 2 * depth], axis=2)
+    res = Pipeline(pose_predictor(FixedPoseNet(coord), cfg))(
+        img, image['f'], image['c'], bbox=boxes, root_depth=list(roots))
+    np.testing.assert_allclose([p['pose_2d'] for p in res['people']], joint_px, atol=1e-3)
+    np.testing.assert_allclose([p['pose_3d'] for p in res['people']], joint_cam, atol=0.05)
