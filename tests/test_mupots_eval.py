@@ -362,6 +362,36 @@ def test_matlab_script_gives_the_same_numbers(scene, tmp_path):
     assert 0 < py['pck'] < 100
 
 
+@pytest.mark.skipif(shutil.which('octave-cli') is None, reason='GNU Octave is not installed')
+def test_matlab_script_follows_the_kit_corner_cases_like_python(scene, tmp_path):
+    """A zero-length predicted bone (NaN below it) and the visible / occluded tables: the
+    MATLAB script and the Python evaluator agree on all three CSV files."""
+    rng = np.random.default_rng(1)
+    P = scene['people']
+    collapsed = P['A'][0] + rng.normal(0, 30, (17, 3))
+    collapsed[8] = collapsed[14]                        # right hip on the pelvis: zero bone
+    preds = {'TS1_img_000000': [(collapsed, P['A'][1]), (P['B'][0] + 150., P['B'][1])],
+             'TS1_img_000001': [P['A'], P['B']], 'TS2_img_000000': [P['C']],
+             'TS2_img_000001': [P['D'], P['C']]}
+    py = run(scene, preds, mode='all', relative=True, out_dir=str(tmp_path / 'py'))
+    mfile_dir = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'MuPoTS')
+    call = (f"addpath('{mfile_dir}'); r = mpii_mupots_multiperson_eval('all', 1, "
+            f"'{scene['gt_dir']}', '{scene['pred_dir']}', '{tmp_path / 'm'}');")
+    proc = subprocess.run(['octave-cli', '--no-gui', '-q', '--eval', call],
+                          capture_output=True, text=True, timeout=120)
+    assert len(py['files']) == 3
+    for path in py['files']:
+        name = osp.basename(path)
+        assert osp.isfile(tmp_path / 'm' / name), proc.stdout + proc.stderr
+        expected = list(csv.reader(open(path)))
+        got = list(csv.reader(open(tmp_path / 'm' / name)))
+        assert got[0] == expected[0]
+        np.testing.assert_allclose([[float(v) for v in r[1:]] for r in got[1:]],
+                                   [[float(v) for v in r[1:]] for r in expected[1:]], atol=1e-4,
+                                   err_msg=name)
+    assert py['pck'] < 100
+
+
 def test_generated_kit_through_loader_and_evaluate(tmp_path):
     """Generated MuPoTS tree: ground truth turned into network outputs, exported by
     `MuPoTS.evaluate`, scored against the generator's annot.mat / occlusion.mat."""
