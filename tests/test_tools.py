@@ -31,7 +31,7 @@ def test_quick_start_settings_are_valid_config_overrides(tmp_path):
 def test_mean_pose_baseline_matches_direct_computation(tmp_path):
     gt = generate(str(tmp_path), datasets=['Human36M'], seed=1, img_size=64, h36m_actions=1,
                   h36m_cameras=1, h36m_frames=(0, 5, 64))['Human36M']['images']
-    err, n_train, n_test = learning_check.mean_pose_baseline(str(tmp_path))
+    err, n_train, n_test = quick_start.mean_pose_baseline(str(tmp_path))
     # protocol 2: subjects 1 5 6 7 8 train on frames 0 and 5, subjects 9 11 test on frames 0, 64
     train = [g for g in gt.values() if g['subject'] in (1, 5, 6, 7, 8) and g['frame_idx'] % 5 == 0]
     test = [g for g in gt.values() if g['subject'] in (9, 11) and g['frame_idx'] % 64 == 0]

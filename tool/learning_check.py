@@ -12,30 +12,10 @@ import os.path as osp
 import sys
 import time
 
-import numpy as np
-
 from main.config import ROOT_DIR
-from tool.quick_start import generate_data, small_model_cfg, test, train
+from tool.quick_start import generate_data, mean_pose_baseline, small_model_cfg, test, train
 
 DEFAULT_OUT = osp.join(ROOT_DIR, 'output', 'learning_check')
-
-
-def mean_pose_baseline(data_dir):
-    """MPJPE (mm) of predicting the training subjects' mean root-relative pose on the test
-    subjects (Human36M protocol 2, evaluation joints)."""
-    from data.Human36M.Human36M import Human36M
-    from main.config import Config
-
-    cfg = Config().update(data_dir=data_dir)
-    train_db, test_db = Human36M('train', cfg), Human36M('test', cfg)
-
-    def root_relative(db):
-        cam = np.stack([e['joint_cam'] for e in db.data])
-        return (cam - cam[:, db.root_idx:db.root_idx + 1])[:, db.eval_joint]
-
-    mean_pose = root_relative(train_db).mean(axis=0)
-    gt = root_relative(test_db)
-    return float(np.linalg.norm(gt - mean_pose[None], axis=2).mean()), len(train_db.data), len(test_db.data)
 
 
 def main(argv=None):
