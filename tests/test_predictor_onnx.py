@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 
 onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
@@ -20,7 +19,6 @@ from common.nets.rootnet import get_root_net  # noqa: E402
 from common.utils.errors import PoseNetError  # noqa: E402
 from common.utils.snapshot import save_snapshot  # noqa: E402
 from data import joint_sets  # noqa: E402
-from data.dataset import normalise_batch  # noqa: E402
 from main import test as test_main  # noqa: E402
 from main.config import Config  # noqa: E402
 from main.onnx_backend import OnnxNetwork, export_onnx  # noqa: E402
@@ -28,6 +26,7 @@ from main.pipeline import Pipeline  # noqa: E402
 from main.predictor import (PoseNetPredictor, RootNetPredictor, onnx_cache_path,  # noqa: E402
                             posenet_settings, resolve_backend, rootnet_settings)
 from tool import export_onnx as export_tool  # noqa: E402
+from tool.benchmark import random_crops, randomise_weights  # noqa: E402
 from tool.synthetic_data import generate  # noqa: E402
 
 SMALL = ['resnet_type=18', 'pretrained_backbone=False', 'input_shape=(64, 64)']
@@ -43,40 +42,14 @@ def small_cfg(*extra):
     return cfg
 
 
-def crops(n, seed, size=64):
-    """Normalised crops (the original's 0..255 normalisation) of smooth random images."""
-    g = torch.Generator().manual_seed(seed)
-    low = torch.randint(0, 256, (n, 3, size // 8, size // 8), generator=g).float()
-    img = nn.functional.interpolate(low, size=(size, size), mode='bilinear',
-                                    align_corners=False).round().clamp(0, 255).to(torch.uint8)
-    return normalise_batch(img, None, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+def crops(n, seed):
+    """Normalised 64x64 crops of smooth random images (the benchmark's)."""
+    return random_crops(n, seed, (64, 64))
 
 
 def randomise(model, seed, k=None):
-    """Fixed-seed weights that make outputs vary with the crop: PyTorch's default init of
-    every conv, batch-norm statistics measured on crops, the last 1x1 conv scaled so that the
-    heatmap logits have a standard deviation of 3."""
-    torch.manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            m.reset_parameters()
-        elif isinstance(m, nn.BatchNorm2d):
-            m.reset_running_stats()
-            m.momentum = None           # cumulative average
-    args = (lambda x: (x,)) if k is None else (lambda x: (x, torch.full((len(x), 1), k)))
-    model.train()
-    with torch.no_grad():
-        for s in range(3):
-            model(*args(crops(8, 100 + s)))
-    model.eval()
-    final = model.head.final_layer if hasattr(model, 'head') else model.root.xy_layer
-    seen = {}
-    hook = final.register_forward_hook(lambda mod, i, out: seen.update(out=out))
-    with torch.no_grad():
-        model(*args(crops(4, 200)))
-        hook.remove()
-        final.weight.mul_(3.0 / seen['out'].std())
-    return model
+    """Fixed-seed weights under which outputs vary with the crop (the benchmark's)."""
+    return randomise_weights(model, seed, (64, 64), k=k)
 
 
 @pytest.fixture

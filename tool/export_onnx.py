@@ -87,20 +87,20 @@ def joint_set_of(name, ckpt, cfg, path):
 
 
 def check_export(predictor, out, network, seed=0, num=4):
-    """Largest |ONNX Runtime - PyTorch| of the outputs on `num` random normalised crops."""
+    """Largest |ONNX Runtime - PyTorch| on `num` crops of smooth random images: of the heatmap
+    coordinates (PoseNet), or `(x, y difference, relative depth difference)` (RootNet)."""
     from main.onnx_backend import OnnxNetwork
+    from tool.benchmark import random_crops
     net = OnnxNetwork(out)
-    rng = np.random.default_rng(seed)
-    crops = rng.uniform(0, 255, (num, 3) + predictor.input_shape).astype(np.uint8)
-    crops = predictor.to_device(torch.from_numpy(crops))
+    crops = random_crops(num, seed, predictor.input_shape)
     with torch.no_grad():
         if network == 'PoseNet':
-            ref, got = predictor.model(crops).numpy(), net.run(crops.numpy())
-        else:
-            k = rng.uniform(1000., 10000., (num, 1)).astype(np.float32)
-            ref = predictor.model(crops, torch.from_numpy(k)).numpy()
-            got = net.run(crops.numpy(), k)
-    return float(np.abs(ref - got).max())
+            return float(np.abs(predictor.model(crops).numpy() - net.run(crops.numpy())).max())
+        k = np.linspace(1000., 10000., num, dtype=np.float32).reshape(-1, 1)
+        ref = predictor.model(crops, torch.from_numpy(k)).numpy()
+    got = net.run(crops.numpy(), k)
+    return (float(np.abs(ref[:, :2] - got[:, :2]).max()),
+            float(np.abs(ref[:, 2] - got[:, 2]).max() / np.abs(ref[:, 2]).max()))
 
 
 def main(argv=None):
@@ -136,8 +136,12 @@ def main(argv=None):
           f"{cfg.input_shape[0]}x{cfg.input_shape[1]}{joints}, epoch {predictor.epoch}")
     if not args.no_check:
         diff = check_export(predictor, args.out, network)
-        unit = 'heatmap units' if network == 'PoseNet' else '(x, y output units; depth mm)'
-        print(f"ONNX Runtime vs PyTorch on 4 random crops: max |difference| {diff:.2e} {unit}")
+        if network == 'PoseNet':
+            print(f"ONNX Runtime vs PyTorch on 4 random crops: max |difference| {diff:.2e} "
+                  "heatmap units")
+        else:
+            print(f"ONNX Runtime vs PyTorch on 4 random crops: max |difference| {diff[0]:.2e} "
+                  f"output units (x, y), {diff[1]:.1e} relative (depth)")
     return args.out
 
 
