@@ -14,8 +14,9 @@ outputs to image pixels and camera millimetres (`common.utils.pose_utils`).
 
 Backends (`backend=` of `from_snapshot`):
 * 'torch' (default): the PyTorch model; the original's numbers.
-* 'onnx': ONNX Runtime on the CPU (`main.onnx_backend`), about twice PyTorch eager on a CPU,
-  outputs within 1e-3 heatmap units. A `.pth.tar` snapshot is exported once to a cache file
+* 'onnx': ONNX Runtime on the CPU (`main.onnx_backend`), 2-2.7x PyTorch eager there
+  (ResNet-50, batch 1-32), outputs equal within float32 rounding (tested: 1e-3 heatmap units
+  at ResNet-18, 64x64). A `.pth.tar` snapshot is exported once to a cache file
   next to it (`onnx_cache_path`: `snapshot_24.pth.tar` -> `snapshot_24.onnx`, or under
   `~/.cache/posenet-3dmppe/onnx/` when that folder is read-only) and re-exported when the
   snapshot or the settings change; a `.onnx` file (tool/export_onnx.py) is used as it is,

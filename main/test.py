@@ -22,8 +22,8 @@ def parse_args(argv=None):
     parser.add_argument('--backend', choices=['torch', 'onnx'], default='torch',
                         help="inference engine: torch (default, the original's numbers) or onnx "
                              "(ONNX Runtime on the CPU; the snapshot is exported once to "
-                             "snapshot_<epoch>.onnx next to it; outputs within 1e-3 heatmap "
-                             "units)")
+                             "snapshot_<epoch>.onnx next to it; outputs equal within float32 "
+                             "rounding)")
     return parser.parse_args(argv)
 
 
