@@ -324,6 +324,10 @@ def parse_args(argv=None):
     parser.add_argument('--flip_test', action='store_true',
                         help='PoseNet also runs the mirrored crops and averages (off, as the '
                              'original demo)')
+    parser.add_argument('--backend', choices=['auto', 'torch', 'onnx'], default='auto',
+                        help='inference engine: auto (default: ONNX Runtime on the CPU, PyTorch '
+                             'on a GPU), torch, or onnx; ONNX exports each snapshot once to '
+                             '<snapshot>.onnx next to it (or pass an exported .onnx file)')
     parser.add_argument('--show', action='store_true',
                         help='open interactive windows with the results of a photo')
     parser.add_argument('--no_progress', action='store_true', help='no progress bar')
@@ -358,7 +362,7 @@ def build_pipeline(args, cfg, source, root_depths, root_prior):
                            "--root_depth, or --root_prior")
     return Pipeline.from_files(cfg, pose, args.rootnet if needs_rootnet else None,
                                args.detector if source.uses_detector else None,
-                               args.score_thresh, args.flip_test)
+                               args.score_thresh, args.flip_test, backend=args.backend)
 
 
 def run_one(pipeline, img, img_path, args, source, root_depths, root_prior):
@@ -414,13 +418,14 @@ def main(argv=None):
                        'posenet_epoch': pipeline.posenet.epoch,
                        'rootnet': None if pipeline.rootnet is None else osp.abspath(args.rootnet),
                        'detector': None if pipeline.detector is None else args.detector,
-                       'flip_test': bool(args.flip_test),
+                       'flip_test': bool(args.flip_test), 'backend': pipeline.posenet.backend,
                        'input_shape': list(pipeline.posenet.input_shape)},
             'root_prior': {'formula': 'k = sqrt(fx * fy * A_real / A_img)',
                            'A_real_mm2': 2000.0 * 2000.0, 'A_img': 'processed box area, px^2'}}
     print(f"models: PoseNet {meta['models']['posenet']}"
           + (f", RootNet {meta['models']['rootnet']}" if pipeline.rootnet else '')
-          + (f", detector {args.detector}" if pipeline.detector else '') + f' on {cfg.device}')
+          + (f", detector {args.detector}" if pipeline.detector else '') + f' on {cfg.device}'
+          + f' ({pipeline.posenet.backend})')
     if kind == 'image':
         return run_photo(pipeline, img, args, source, root_depths, root_prior, meta)
     if kind == 'folder':

@@ -24,7 +24,7 @@ from common.utils import dist
 from common.utils.errors import PoseNetError
 from common.utils.file_io import remove_stale_temp_files, write_json
 from common.utils.snapshot import find_snapshot_epochs, load_network, save_snapshot, snapshot_path
-from data.dataset import DatasetLoader, RootNetLoader, get_transform
+from data.dataset import RAW_UINT8, DatasetLoader, RootNetLoader, normalise_batch
 from data.multiple_datasets import MultipleDatasets
 from data.registry import build_dataset
 from main.config import check_resume
@@ -80,13 +80,13 @@ class Base:
 
     def _loader(self, dataset, is_train, ref_joints_name=None):
         """Crops and targets of `dataset` with the model's geometry (`cfg`): PoseNet's (training
-        targets mapped to `ref_joints_name` when given) or RootNet's."""
+        targets mapped to `ref_joints_name` when given) or RootNet's. Crops come as uint8 and
+        are normalised on the device (`_to_device`), bit-identical to the original's transform."""
         cfg = self.cfg
-        transform = get_transform(cfg.pixel_mean, cfg.pixel_std)
         if self.rootnet:
-            return RootNetLoader(dataset, is_train, transform, input_shape=cfg.input_shape,
+            return RootNetLoader(dataset, is_train, RAW_UINT8, input_shape=cfg.input_shape,
                                  output_shape=cfg.output_shape)
-        return DatasetLoader(dataset, ref_joints_name, is_train, transform,
+        return DatasetLoader(dataset, ref_joints_name, is_train, RAW_UINT8,
                              input_shape=cfg.input_shape, output_shape=cfg.output_shape,
                              depth_dim=cfg.depth_dim, bbox_3d_shape=cfg.bbox_3d_shape)
 
@@ -108,6 +108,10 @@ class Base:
         return model
 
     def _to_device(self, tensor):
+        if isinstance(tensor, dict):    # raw crops (RAW_UINT8): colour scale + normalise here
+            tensor = normalise_batch(tensor['img'].to(self.device, non_blocking=True),
+                                     tensor['color_scale'], self.cfg.pixel_mean,
+                                     self.cfg.pixel_std)
         tensor = tensor.to(self.device, non_blocking=True)
         if self.cfg.channels_last and tensor.dim() == 4:
             tensor = tensor.contiguous(memory_format=torch.channels_last)
@@ -320,12 +324,13 @@ class Tester(Base):
     with the geometry the model was trained with.
     """
 
-    def __init__(self, cfg, test_epoch):
+    def __init__(self, cfg, test_epoch, backend='torch'):
         if dist.launched_by_torchrun():
             raise PoseNetError("test.py runs in one process (use --gpu 0-3 for several GPUs); "
                                "do not launch it with torchrun")
         super().__init__(cfg, 'test_logs.txt')
         self.test_epoch = int(test_epoch)
+        self.backend = backend          # 'torch' or 'onnx' (main.predictor)
 
     def snapshot_file(self):
         """`<model_dir>/snapshot_<test_epoch>.pth.tar`; an error listing the epochs present."""
@@ -358,6 +363,16 @@ class Tester(Base):
         if not self.rootnet:
             check_joint_count(self.settings, self.joint_num, self.snapshot,
                               f'testset {self.cfg.testset}')
+        if self.backend == 'onnx':     # ONNX Runtime on the CPU (export cached by the snapshot)
+            if self.rootnet:
+                self.predictor = RootNetPredictor.from_snapshot(self.snapshot, self.cfg,
+                                                                self.device, 'onnx')
+            else:
+                self.predictor = PoseNetPredictor.from_snapshot(
+                    self.snapshot, self.cfg, self.testset, self.cfg.flip_test, self.device,
+                    'onnx')
+            self.model = self.predictor.model
+            return
         model = self._build_model(False, self.joint_num)
         load_network(model, self.ckpt['network'], what=self.snapshot)
         self.model = self._place_model(model).eval()

@@ -112,21 +112,24 @@ class Pipeline:
 
     @classmethod
     def from_files(cls, cfg, posenet, rootnet=None, detector=None, score_thresh=0.5,
-                   flip_test=False, default_joints=None):
+                   flip_test=False, default_joints=None, backend='auto'):
         """Build the pipeline from model files.
 
         `posenet`, `rootnet`: snapshot paths (RootNet None: no RootNet); `detector`: None, a
         name of `common.nets.detector.DETECTORS`, or a path to a weights file of the default
         detector; `cfg`: settings of snapshots that do not carry their own (copied for each
         network); `default_joints`: joint set of a PoseNet snapshot without settings (default
-        MuCo's 21 joints, the original demo's model). Runs on `cfg.device`.
+        MuCo's 21 joints, the original demo's model). Runs on `cfg.device`. `backend`
+        ('auto', 'torch', 'onnx'; see `main.predictor`): 'auto' runs both networks with ONNX
+        Runtime on the CPU (exported once, cached next to each snapshot) and PyTorch on a GPU.
         """
         from data.MuCo.MuCo import MuCo
         from main.predictor import PoseNetPredictor, RootNetPredictor
         pose = PoseNetPredictor.from_snapshot(posenet, copy.deepcopy(cfg),
-                                              default_joints or MuCo, flip_test, cfg.device)
+                                              default_joints or MuCo, flip_test, cfg.device,
+                                              backend)
         root = None if rootnet is None else RootNetPredictor.from_snapshot(
-            rootnet, copy.deepcopy(cfg), cfg.device)
+            rootnet, copy.deepcopy(cfg), cfg.device, backend)
         det = None
         if detector is not None:
             from common.nets.detector import DEFAULT_DETECTOR, DETECTORS, PersonDetector

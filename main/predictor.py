@@ -11,7 +11,22 @@ when it carries `model_settings`, else from `cfg`), the device and the options (
 mixed precision, channels_last). It crops the boxes of an image exactly as testing does (no
 augmentation, the original's input normalisation), runs all people in one batch and maps the
 outputs to image pixels and camera millimetres (`common.utils.pose_utils`).
+
+Backends (`backend=` of `from_snapshot`):
+* 'torch' (default): the PyTorch model; the original's numbers.
+* 'onnx': ONNX Runtime on the CPU (`main.onnx_backend`), 2-2.7x PyTorch eager there
+  (ResNet-50, batch 1-32), outputs equal within float32 rounding (tested: 1e-3 heatmap units
+  at ResNet-18, 64x64). A `.pth.tar` snapshot is exported once to a cache file
+  next to it (`onnx_cache_path`: `snapshot_24.pth.tar` -> `snapshot_24.onnx`, or under
+  `~/.cache/posenet-3dmppe/onnx/` when that folder is read-only) and re-exported when the
+  snapshot or the settings change; a `.onnx` file (tool/export_onnx.py) is used as it is,
+  whatever `backend` says, with the settings stored in it.
+* 'auto': 'onnx' on the CPU when onnxruntime is installed and `amp` is 'none', else 'torch'.
 """
+import hashlib
+import json
+import os
+import os.path as osp
 from contextlib import nullcontext
 
 import numpy as np
@@ -22,9 +37,12 @@ from common.nets.rootnet import get_root_net
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import heatmap_to_cam, k_value, root_output_to_cam
 from common.utils.snapshot import load_network, load_snapshot, snapshot_settings
-from data.dataset import generate_patch_image, get_transform
+from data.dataset import generate_patch_image, get_transform, normalise_batch
+from main.onnx_backend import OnnxNetwork, export_onnx, file_fingerprint, onnxruntime_available
 
 AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+BACKENDS = ('torch', 'onnx', 'auto')
+SNAPSHOT_SUFFIXES = ('.pth.tar', '.pth', '.pt', '.tar')
 
 
 def autocast_context(device, amp):
@@ -44,6 +62,11 @@ def posenet_settings(cfg, joints_name, flip_pairs, skeleton):
                     flip_pairs=[list(p) for p in flip_pairs],
                     skeleton=[list(p) for p in skeleton])
     return settings
+
+
+def rootnet_settings(cfg):
+    """The `model_settings` of a RootNet (`cfg.model_settings()` and the network name)."""
+    return dict(cfg.model_settings(), network='RootNet')
 
 
 def read_snapshot(path, cfg, network='PoseNet'):
@@ -93,19 +116,102 @@ def load_model(build, path, ckpt, cfg, device):
     return model
 
 
+def is_onnx_file(path):
+    return str(path).lower().endswith('.onnx')
+
+
+def resolve_backend(backend, path, device, cfg):
+    """'torch' or 'onnx' for the `backend` option ('torch', 'onnx', 'auto'), the model file
+    `path` (a `.onnx` file is always 'onnx'), the `device` and `cfg.amp`; one clear error for
+    a combination that cannot run."""
+    if backend not in BACKENDS:
+        raise PoseNetError(f"backend {backend!r} is not an option; choose 'torch', 'onnx' or "
+                           "'auto'")
+    device = torch.device(device)
+    if backend == 'auto' and not is_onnx_file(path):
+        use_onnx = device.type == 'cpu' and cfg.amp == 'none' and onnxruntime_available()
+        return 'onnx' if use_onnx else 'torch'
+    if backend == 'torch' and not is_onnx_file(path):
+        return 'torch'
+    if device.type != 'cpu':
+        raise PoseNetError(f"{path}: the ONNX backend runs on the CPU (onnxruntime); use "
+                           "--backend torch on a GPU, or leave --gpu out")
+    if cfg.amp != 'none':
+        raise PoseNetError(f"amp={cfg.amp} is a PyTorch option; the ONNX backend computes in "
+                           "float32: leave --amp out or use --backend torch")
+    return 'onnx'
+
+
+def onnx_cache_path(snapshot):
+    """Where `backend='onnx'` keeps the export of a snapshot: next to it, with `.onnx` instead
+    of `.pth.tar` (`snapshot_24.pth.tar` -> `snapshot_24.onnx`); when that folder is not
+    writable, `$XDG_CACHE_HOME` (default `~/.cache`) `/posenet-3dmppe/onnx/<name>-<hash>.onnx`."""
+    folder, name = osp.split(osp.abspath(snapshot))
+    stem = name
+    for suffix in SNAPSHOT_SUFFIXES:
+        if stem.endswith(suffix):
+            stem = stem[:-len(suffix)]
+            break
+    if os.access(folder, os.W_OK):
+        return osp.join(folder, stem + '.onnx')
+    cache = os.environ.get('XDG_CACHE_HOME') or osp.join(osp.expanduser('~'), '.cache')
+    digest = hashlib.sha1(osp.abspath(snapshot).encode()).hexdigest()[:12]
+    return osp.join(cache, 'posenet-3dmppe', 'onnx', f'{stem}-{digest}.onnx')
+
+
+def onnx_for_snapshot(path, network, settings, build_model, epoch):
+    """The ONNX Runtime network of a snapshot, exported into `onnx_cache_path(path)` unless a
+    valid export is there already (same network, same `settings`, and the snapshot's size and
+    modification time unchanged). `build_model()` gives the loaded PyTorch model."""
+    out = onnx_cache_path(path)
+    source = file_fingerprint(path)
+    wanted = json.loads(json.dumps(dict(settings, network=network), sort_keys=True))
+    if osp.isfile(out):
+        try:
+            net = OnnxNetwork(out)
+            if net.network == network and net.source == source and net.settings == wanted:
+                return net
+        except PoseNetError:
+            pass            # damaged or foreign: export again
+    try:
+        export_onnx(build_model(), out, network, settings, epoch, source)
+    except OSError as e:
+        raise PoseNetError(f"cannot write the ONNX export of {path} to {out} ({e.strerror}); "
+                           "free some space or export it elsewhere with tool/export_onnx.py "
+                           "and pass the .onnx file") from None
+    return OnnxNetwork(out)
+
+
+def open_onnx(path, network, cfg):
+    """An exported `.onnx` model of `network`; `cfg` takes the settings stored in it."""
+    net = OnnxNetwork(path)
+    if net.network != network:
+        raise PoseNetError(f"{path} is a {net.network} export, not a {network} one; pass the "
+                           "right file")
+    cfg.apply_model_settings(net.settings, path)
+    return net
+
+
 class Predictor:
     """What PoseNet and RootNet inference share: the device, the crop geometry and
     normalisation (`cfg.input_shape`, `pixel_mean`, `pixel_std`), mixed precision
-    (`cfg.amp`) and channels_last (`cfg.channels_last`)."""
+    (`cfg.amp`) and channels_last (`cfg.channels_last`).
+
+    `model` is a PyTorch module or a `main.onnx_backend.OnnxNetwork` (`backend` says which;
+    ONNX Runtime takes CPU float32 crops: no amp, channels_last does not apply)."""
 
     def __init__(self, model, cfg, device=None):
         self.model = model
         self.device = torch.device('cpu') if device is None else torch.device(device)
+        self.backend = 'onnx' if isinstance(model, OnnxNetwork) else 'torch'
+        if self.backend == 'onnx':
+            resolve_backend('onnx', 'the ONNX model', self.device, cfg)
         self.input_shape = tuple(cfg.input_shape)
         self.output_shape = tuple(cfg.output_shape)
+        self.pixel_mean, self.pixel_std = tuple(cfg.pixel_mean), tuple(cfg.pixel_std)
         self.transform = get_transform(cfg.pixel_mean, cfg.pixel_std)
         self.amp = cfg.amp
-        self.channels_last = bool(cfg.channels_last)
+        self.channels_last = bool(cfg.channels_last) and self.backend == 'torch'
 
     def crop(self, img, bbox_processed):
         """Network inputs `(N, 3, H_in, W_in)` float32 for processed boxes `(N, 4)` px of a BGR
@@ -118,6 +224,16 @@ class Predictor:
         return torch.stack(crops)
 
     def to_device(self, crops):
+        """Crops on the model's device, normalised: float32 crops as they are; a raw batch of
+        `DatasetLoader(transform=RAW_UINT8)` (`{'img': uint8 (N, 3, H, W), 'color_scale'}`) or
+        bare uint8 crops are colour-scaled and normalised there (`normalise_batch`, the same
+        float32 values as the original's transform)."""
+        if isinstance(crops, dict):
+            crops = normalise_batch(crops['img'].to(self.device, non_blocking=True),
+                                    crops.get('color_scale'), self.pixel_mean, self.pixel_std)
+        elif crops.dtype == torch.uint8:
+            crops = normalise_batch(crops.to(self.device, non_blocking=True), None,
+                                    self.pixel_mean, self.pixel_std)
         crops = crops.to(self.device, non_blocking=True)
         if self.channels_last:
             crops = crops.contiguous(memory_format=torch.channels_last)
@@ -143,19 +259,36 @@ class PoseNetPredictor(Predictor):
         self.epoch, self.settings = None, None
 
     @classmethod
-    def from_snapshot(cls, path, cfg, default_joints, flip_test=False, device=None):
-        """Build PoseNet from a snapshot file; `cfg` follows the snapshot's settings (see
-        `read_snapshot`) and `default_joints` (an object with `joints_name`, `flip_pairs`,
-        `skeleton`) gives the joint set of snapshots without settings. The predictor's
-        `epoch` and `settings` describe what was loaded."""
-        ckpt, settings = read_snapshot(path, cfg)
-        joints_name, flip_pairs, skeleton = joint_set(settings, default_joints)
+    def from_snapshot(cls, path, cfg, default_joints, flip_test=False, device=None,
+                      backend='torch'):
+        """Build PoseNet from a snapshot file, or from an exported `.onnx` file; `cfg` follows
+        the file's settings (see `read_snapshot`) and `default_joints` (an object with
+        `joints_name`, `flip_pairs`, `skeleton`) gives the joint set of snapshots without
+        settings. `backend`: 'torch', 'onnx' or 'auto' (module docstring). The predictor's
+        `epoch`, `settings` and `backend` describe what was loaded."""
         device = torch.device('cpu') if device is None else torch.device(device)
-        model = load_model(lambda: get_pose_net(cfg, False, len(joints_name)), path, ckpt, cfg,
-                           device)
+        backend = resolve_backend(backend, path, device, cfg)
+        if is_onnx_file(path):
+            model = open_onnx(path, 'PoseNet', cfg)
+            settings, epoch = model.settings, model.epoch
+            joints_name, flip_pairs, skeleton = joint_set(settings, default_joints)
+        else:
+            ckpt, settings = read_snapshot(path, cfg)
+            joints_name, flip_pairs, skeleton = joint_set(settings, default_joints)
+            epoch = ckpt.get('epoch')
+
+            def build(dev):
+                return load_model(lambda: get_pose_net(cfg, False, len(joints_name)), path,
+                                  ckpt, cfg, dev)
+            if backend == 'onnx':
+                model = onnx_for_snapshot(
+                    path, 'PoseNet', posenet_settings(cfg, joints_name, flip_pairs, skeleton),
+                    lambda: build(torch.device('cpu')), epoch)
+            else:
+                model = build(device)
         predictor = cls(model, cfg, flip_pairs if flip_test else None, device, joints_name,
                         skeleton)
-        predictor.epoch, predictor.settings = ckpt.get('epoch'), settings
+        predictor.epoch, predictor.settings = epoch, settings
         return predictor
 
     @torch.no_grad()
@@ -192,14 +325,28 @@ class RootNetPredictor(Predictor):
     """
 
     @classmethod
-    def from_snapshot(cls, path, cfg, device=None):
-        """Build RootNet from a snapshot file (official `snapshot_18.pth.tar` or ours); `cfg`
-        follows the snapshot's settings (`read_snapshot`)."""
-        ckpt, settings = read_snapshot(path, cfg, network='RootNet')
+    def from_snapshot(cls, path, cfg, device=None, backend='torch'):
+        """Build RootNet from a snapshot file (official `snapshot_18.pth.tar` or ours) or an
+        exported `.onnx` file; `cfg` follows the file's settings (`read_snapshot`).
+        `backend`: 'torch', 'onnx' or 'auto' (module docstring)."""
         device = torch.device('cpu') if device is None else torch.device(device)
-        predictor = cls(load_model(lambda: get_root_net(cfg, False), path, ckpt, cfg, device),
-                        cfg, device)
-        predictor.epoch, predictor.settings = ckpt.get('epoch'), settings
+        backend = resolve_backend(backend, path, device, cfg)
+        if is_onnx_file(path):
+            model = open_onnx(path, 'RootNet', cfg)
+            settings, epoch = model.settings, model.epoch
+        else:
+            ckpt, settings = read_snapshot(path, cfg, network='RootNet')
+            epoch = ckpt.get('epoch')
+
+            def build(dev):
+                return load_model(lambda: get_root_net(cfg, False), path, ckpt, cfg, dev)
+            if backend == 'onnx':
+                model = onnx_for_snapshot(path, 'RootNet', rootnet_settings(cfg),
+                                          lambda: build(torch.device('cpu')), epoch)
+            else:
+                model = build(device)
+        predictor = cls(model, cfg, device)
+        predictor.epoch, predictor.settings = epoch, settings
         return predictor
 
     @torch.no_grad()

@@ -19,6 +19,23 @@ def test_benchmark_prints_every_figure(capsys):
     assert 'ResNet-18, input 64x64, batch 2' in out and 'data loading samples/s per worker' in out
 
 
+def test_benchmark_backends_and_loading_sections(capsys):
+    results = benchmark.main(['--inference_backends', '--loading', '--resnet', '18', '--input',
+                              '32', '--batches', '1', '3', '--compile_modes', '--rounds', '1',
+                              '--seconds', '0.01', '--threads', '1', '--img_size', '96',
+                              '--load_frames', '1', '--load_samples', '3', '--load_rounds', '1'])
+    inference = results['inference']
+    assert set(inference) == {'torch eager', 'torch channels_last', 'ONNX Runtime'}
+    for r in inference.values():
+        assert set(r['images/s']) == {1, 3} and all(v > 0 for v in r['images/s'].values())
+    assert inference['torch eager']['diff'] == 0
+    assert inference['ONNX Runtime']['diff'] < 1e-3
+    loading = results['loading']['loading samples/s per worker']
+    assert len(loading) == 3 and all(v > 0 for v in loading.values())
+    out = capsys.readouterr().out
+    assert 'ONNX Runtime vs eager: batch 1:' in out and 'uint8 path (RAW_UINT8)' in out
+
+
 def test_quick_start_settings_are_valid_config_overrides(tmp_path):
     items = quick_start.small_model_cfg(str(tmp_path / 'd'), str(tmp_path / 'o'), epochs=6)
     c = Config().apply_overrides(items)

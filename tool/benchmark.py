@@ -6,10 +6,24 @@ a test).
     python tool/benchmark.py --device cuda --amp bf16 --channels_last
     python tool/benchmark.py --mupots_eval                    # only the MuPoTS-3D evaluator
     python tool/benchmark.py --pipeline                       # photo -> 3D, per stage
+    python tool/benchmark.py --inference_backends --device cpu     # only the backends table
+    python tool/benchmark.py --inference_backends --resnet 18 --input 64   # quick
+    python tool/benchmark.py --loading                        # only loading, old vs new path
 
 Reports training samples/s, inference images/s with and without flip test, data-loading
 samples/s per worker (crop + augmentation of a generated synthetic Human36M set), and peak
 memory (CUDA allocator peak on a GPU, the process's peak RSS on the CPU).
+
+`--inference_backends`: PoseNet inference images/s for batch 1, 8, 32 (`--batches`) with
+PyTorch eager, channels_last, torch.compile (`--compile_modes`; skipped with the reason when
+it cannot compile) and ONNX Runtime, each with its largest difference from eager on the same
+crops (heatmap units; weights drawn so that outputs vary from crop to crop).
+`--loading`: samples/s of one data-loading worker (one PyTorch and one OpenCV thread, as in a
+DataLoader worker): the original (a full-image copy, float patch, `get_transform`), today's
+float path (the copy only when occlusion paints), and the uint8 path (`RAW_UINT8`, normalised
+on the device), interleaved rounds, best of each; plus the share of the JPEG decode and the
+cost of `normalise_batch` per sample on this CPU.
+With either flag only the chosen sections run.
 """
 import argparse
 import os
@@ -18,6 +32,7 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import torch
 
 
@@ -101,6 +116,209 @@ def bench_model(args, device):
     }
 
 
+def random_crops(n, seed, input_shape):
+    """Normalised crops (the original's 0..255 normalisation) of smooth random images, float32
+    `(n, 3, H, W)`: 8x8-pixel random colours upsampled, so closer to photos than pixel noise."""
+    import torch.nn.functional as F
+    from data.dataset import normalise_batch
+    g = torch.Generator().manual_seed(seed)
+    h, w = input_shape
+    low = torch.randint(0, 256, (n, 3, max(1, h // 8), max(1, w // 8)), generator=g).float()
+    img = F.interpolate(low, size=(h, w), mode='bilinear', align_corners=False)
+    img = img.round().clamp(0, 255).to(torch.uint8)
+    return normalise_batch(img, None, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+def randomise_weights(model, seed, input_shape, k=None, logit_std=3.0):
+    """Fixed-seed weights under which PoseNet/RootNet outputs vary from crop to crop (the
+    networks' own init, `normal(0, 0.001)`, gives near-constant ones, which would make any two
+    backends agree): PyTorch's default init of every conv, batch-norm statistics measured on
+    `random_crops`, the last 1x1 conv scaled so that the heatmap logits have standard
+    deviation `logit_std`. `k`: RootNet's camera-distance factor for those passes. Returns the
+    model in eval mode."""
+    import torch.nn as nn
+    torch.manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            m.reset_parameters()
+        elif isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None           # cumulative average over the passes below
+
+    def run(x):
+        return model(x) if k is None else model(x, torch.full((len(x), 1), float(k)))
+    model.train()
+    with torch.no_grad():
+        for s in range(3):
+            run(random_crops(8, 100 + s, input_shape))
+    model.eval()
+    final = model.head.final_layer if hasattr(model, 'head') else model.root.xy_layer
+    seen = {}
+    hook = final.register_forward_hook(lambda mod, i, out: seen.update(out=out))
+    with torch.no_grad():
+        run(random_crops(4, 200, input_shape))
+        hook.remove()
+        final.weight.mul_(logit_std / seen['out'].std())
+    return model
+
+
+def bench_inference_backends(args, device):
+    """Inference images/s per backend and batch size, and each backend's largest difference
+    from PyTorch eager on the same crops."""
+    import copy
+    import warnings
+    from common.nets.posenet import get_pose_net
+    from main.config import Config
+    from main.predictor import PoseNetPredictor
+
+    cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
+                          input_shape=(args.input, args.input), depth_dim=args.depth_dim,
+                          amp=args.amp)
+    model = randomise_weights(get_pose_net(cfg, False, 18), 0, cfg.input_shape).to(device)
+    check = random_crops(8, 1, cfg.input_shape)
+    builders = [('torch eager', lambda: PoseNetPredictor(model, cfg, None, device)),
+                ('torch channels_last', lambda: PoseNetPredictor(
+                    copy.deepcopy(model).to(memory_format=torch.channels_last),
+                    copy.deepcopy(cfg).update(channels_last=True), None, device))]
+    for mode in args.compile_modes:
+        builders.append((f'torch.compile ({mode})', lambda mode=mode: PoseNetPredictor(
+            torch.compile(copy.deepcopy(model), mode=None if mode == 'default' else mode,
+                          dynamic=False), cfg, None, device)))
+    if device.type == 'cpu':
+        builders.append(('ONNX Runtime', lambda: onnx_predictor(model, cfg, args.threads)))
+
+    print(f'inference images/s (no flip test), ResNet-{args.resnet}, input '
+          f'{args.input}x{args.input}, on {device}, best of {args.rounds} interleaved rounds; '
+          f'"diff" = max |output - eager|, "fp64" = max |output - float64 PyTorch| on 8 crops '
+          f'(heatmap units)', flush=True)
+    with torch.no_grad():    # what float32 rounding alone costs: a float64 reference
+        exact = copy.deepcopy(model).cpu().double()(check.double()).numpy()
+    predictors, diffs, setups, reference = {}, {}, {}, None
+    for name, build in builders:
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                predictor = build()
+                out = predictor.predict_crops(check)      # compiles / exports here
+        except Exception as e:  # report and go on: compile may need a missing compiler
+            why = str(e).strip().splitlines()[0][:120] if str(e).strip() else ''
+            print(f'  {name}: skipped ({type(e).__name__}: {why})', flush=True)
+            continue
+        setups[name] = time.perf_counter() - start
+        reference = out if reference is None else reference
+        diffs[name] = (float(np.abs(out - reference).max()), float(np.abs(out - exact).max()))
+        predictors[name] = predictor
+    crops = {b: random_crops(b, 2, cfg.input_shape) for b in args.batches}
+    best = {name: {b: 0. for b in args.batches} for name in predictors}
+    for _ in range(args.rounds):
+        for b in args.batches:
+            for name, predictor in predictors.items():
+                def call():
+                    predictor.predict_crops(crops[b])
+                first = timed(call, 1, 1, device)             # warm-up (and any recompile)
+                iters = int(min(50, max(2, round(args.seconds / max(first, 1e-4)))))
+                best[name][b] = max(best[name][b], b / timed(call, iters, 0, device))
+    head = ''.join(f'{f"batch {b}":>10}' for b in args.batches)
+    print(f'  {"backend":<42}{head}{"diff":>10}{"fp64":>10}  setup')
+    for name in predictors:
+        row = ''.join(f'{best[name][b]:10.1f}' for b in args.batches)
+        print(f'  {name:<42}{row}{diffs[name][0]:10.1e}{diffs[name][1]:10.1e}  '
+              f'{setups[name]:.1f}s')
+    if 'torch eager' in best:
+        for name in predictors:
+            if name != 'torch eager':
+                ratio = ', '.join(f'batch {b}: {best[name][b] / best["torch eager"][b]:.2f}x'
+                                  for b in args.batches)
+                print(f'  {name} vs eager: {ratio}')
+    return {name: {'images/s': best[name], 'diff': diffs[name][0], 'fp64_error': diffs[name][1],
+                   'setup_s': setups[name]} for name in predictors}
+
+
+def onnx_predictor(model, cfg, threads=None):
+    """PoseNet through ONNX Runtime (`threads` intra-op threads, None: its default): the model
+    exported to a temporary file."""
+    from main.onnx_backend import OnnxNetwork, export_onnx
+    from main.predictor import PoseNetPredictor
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'posenet.onnx')
+        export_onnx(model, path, 'PoseNet', cfg.model_settings())
+        net = OnnxNetwork(path, threads)   # the session holds the model; the file can go
+    return PoseNetPredictor(net, cfg, None, torch.device('cpu'))
+
+
+def bench_loading_paths(args):
+    """Samples/s of one loading worker, the original float path against the uint8 path."""
+    import cv2
+    from data.dataset import RAW_UINT8, DatasetLoader, get_transform, load_image, normalise_batch
+    from data.Human36M.Human36M import Human36M
+    from main.config import Config
+    from tool.synthetic_data import generate
+
+    threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)        # what a DataLoader worker runs with
+    cv2.setNumThreads(1)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            generate(tmp, datasets=['Human36M'], seed=0, img_size=args.img_size,
+                     num_frames=args.load_frames)
+            cfg = Config().update(data_dir=tmp, input_shape=(args.input, args.input))
+            db = Human36M('train', cfg)
+            float_path = get_transform(cfg.pixel_mean, cfg.pixel_std)
+            paths = {'original (copy + float + transform)': float_path,
+                     'float path now (get_transform)': float_path,
+                     'uint8 path (RAW_UINT8)': RAW_UINT8}
+            loaders = {name: DatasetLoader(db, None, True, t, input_shape=cfg.input_shape,
+                                           output_shape=cfg.output_shape,
+                                           depth_dim=cfg.depth_dim,
+                                           bbox_3d_shape=cfg.bbox_3d_shape)
+                       for name, t in paths.items()}
+            n = args.load_samples
+            best = {name: 0. for name in loaders}
+            import data.dataset as ds
+            crop = ds.generate_patch_image
+
+            def crop_as_before(cvimg, *a, **k):   # the original copied every image first
+                return crop(cvimg.copy(), *a, **k)
+            for _ in range(args.load_rounds):
+                for name, loader in loaders.items():
+                    ds.generate_patch_image = crop_as_before if name.startswith('orig') else crop
+                    try:
+                        np.random.seed(0)
+                        loader[0]
+                        start = time.perf_counter()
+                        for i in range(n):
+                            loader[i % len(loader)]
+                    finally:
+                        ds.generate_patch_image = crop
+                    best[name] = max(best[name], n / (time.perf_counter() - start))
+            files = [e['img_path'] for e in db.data[:n]]
+            start = time.perf_counter()
+            for f in files:
+                load_image(f)
+            decode = (time.perf_counter() - start) / len(files)
+            raw = torch.utils.data.default_collate([loaders['uint8 path (RAW_UINT8)'][i][0]
+                                                    for i in range(32)])
+            t_norm = timed(lambda: normalise_batch(raw['img'], raw['color_scale'],
+                                                   cfg.pixel_mean, cfg.pixel_std),
+                           5, 1, torch.device('cpu')) / 32
+    finally:
+        torch.set_num_threads(threads[0])
+        cv2.setNumThreads(threads[1])
+    print(f'data loading, one worker (1 torch + 1 OpenCV thread), {args.img_size}x'
+          f'{args.img_size} JPEGs, training augmentation, {args.input}x{args.input} crops, '
+          f'best of {args.load_rounds} interleaved rounds of {n} samples:')
+    names = list(best)
+    for name in names:
+        print(f'  {name:<38}{best[name]:8.1f} samples/s')
+    print(f'  speed-up uint8 path / original {best[names[2]] / best[names[0]]:.2f}x; JPEG decode '
+          f'alone {decode * 1e3:.2f} ms/sample = {decode * best[names[2]] * 100:.0f}% of the uint8 '
+          f'path; normalise_batch on this CPU {t_norm * 1e3:.3f} ms/sample (on the device '
+          f'in training)')
+    return {'loading samples/s per worker': best, 'decode ms': decode * 1e3,
+            'normalise ms': t_norm * 1e3}
+
+
 def bench_loading(args):
     """Samples/s of one data-loading worker: read, crop, augment, normalise (training mode)."""
     from data.dataset import DatasetLoader, get_transform
@@ -148,6 +366,23 @@ def main(argv=None):
                              'PoseNet separately) for 1 and 5 people')
     parser.add_argument('--detector', default='fasterrcnn_resnet50_fpn_v2',
                         help='detector of --pipeline (random weights: same cost, no download)')
+    parser.add_argument('--inference_backends', action='store_true',
+                        help='inference images/s per backend (eager, channels_last, '
+                             'torch.compile, ONNX Runtime) for --batches')
+    parser.add_argument('--batches', type=int, nargs='+', default=[1, 8, 32])
+    parser.add_argument('--compile_modes', nargs='*', default=['default'],
+                        help="torch.compile modes to time (e.g. default "
+                             "max-autotune-no-cudagraphs; none: skip torch.compile)")
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads of PyTorch and ONNX Runtime (default: theirs, one per '
+                             'core); 1 gives steadier figures on a shared machine')
+    parser.add_argument('--rounds', type=int, default=2,
+                        help='interleaved rounds of --inference_backends (best one counts)')
+    parser.add_argument('--seconds', type=float, default=1.5,
+                        help='about how long each --inference_backends measurement runs')
+    parser.add_argument('--loading', action='store_true',
+                        help='data loading per worker: original float path vs uint8 path')
+    parser.add_argument('--load_rounds', type=int, default=3)
     args = parser.parse_args(argv)
     if args.mupots_eval:
         return bench_mupots_eval()
@@ -155,6 +390,8 @@ def main(argv=None):
         return bench_pipeline(args, torch.device(args.device))
 
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if device.type == 'cuda' and not torch.cuda.is_available():
         print('error: --device cuda asked for but no CUDA GPU is visible; use --device cpu',
               file=sys.stderr)
@@ -164,6 +401,13 @@ def main(argv=None):
     name = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
         f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
     print(f'device: {name}; torch {torch.__version__}')
+    if args.inference_backends or args.loading:
+        results = {}
+        if args.inference_backends:
+            results['inference'] = bench_inference_backends(args, device)
+        if args.loading:
+            results['loading'] = bench_loading_paths(args)
+        return results
     print(f'model: ResNet-{args.resnet}, input {args.input}x{args.input}, batch {args.batch}, '
           f'depth_dim {args.depth_dim}, amp {args.amp}, channels_last {args.channels_last}')
     results = bench_model(args, device)

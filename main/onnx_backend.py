@@ -1,0 +1,170 @@
+"""ONNX export of PoseNet / RootNet and inference with ONNX Runtime (the 'onnx' backend).
+
+    export_onnx(model, 'posenet.onnx', 'PoseNet', settings, epoch=24)
+    net = OnnxNetwork('posenet.onnx')       # net.network, net.settings, net.joints_name
+    coord = net(crops)                       # (N, J, 3) torch tensor, like the PyTorch model
+
+An exported file holds the network with a dynamic batch axis (fixed crop size: the snapshot's
+`input_shape`) and, in the ONNX model's `metadata_props`, what a predictor needs to use it:
+
+    network         'PoseNet' or 'RootNet'
+    model_settings  JSON of the snapshot's settings (`main.predictor.read_snapshot`: resnet_type,
+                    input_shape, output_shape, depth_dim, bbox_3d_shape, pixel_mean, pixel_std,
+                    and for PoseNet joints_name, flip_pairs, skeleton)
+    joints_name     JSON list of the joint names (PoseNet; [] for RootNet)
+    epoch           the snapshot's epoch ('' when unknown)
+    source          JSON {path, size, mtime_ns} of the snapshot it came from (cache check)
+    format          EXPORT_FORMAT (files of another format are re-exported, never misread)
+
+Inputs and outputs: PoseNet `img (N, 3, H_in, W_in) float32` -> `coord (N, J, 3)` heatmap
+units; RootNet `img`, `k (N, 1) float32` mm -> `coord (N, 3)` (x, y output space, depth mm).
+The crops are normalised as for the PyTorch model (the original's 0..255 / ImageNet mean-std).
+
+The exporter is PyTorch's TorchScript-based `torch.onnx.export(..., dynamo=False)` (the
+torch.export-based one needs the extra `onnxscript` package and gives nothing more here); it
+needs the `onnx` package, inference only `onnxruntime` (CPU execution provider).
+"""
+import copy
+import io
+import json
+import os
+import os.path as osp
+import warnings
+
+import numpy as np
+import torch
+
+from common.utils.errors import PoseNetError
+from common.utils.file_io import atomic_path
+from common.utils.snapshot import unwrap
+
+ONNX_OPSET = 17
+EXPORT_FORMAT = 'posenet-3dmppe-onnx-1'
+NETWORKS = ('PoseNet', 'RootNet')
+INSTALL_HINT = 'pip install -r requirements.txt (onnx, onnxruntime)'
+
+
+def _import(name):
+    try:
+        return __import__(name)
+    except ImportError:
+        raise PoseNetError(f"the '{name}' package is needed for the ONNX backend and is not "
+                           f"installed: {INSTALL_HINT}, or use --backend torch") from None
+
+
+def onnxruntime_available():
+    """True when `onnxruntime` can be imported (the 'auto' backend uses it on the CPU)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def file_fingerprint(path):
+    """`{path, size, mtime_ns}` of a file: what an exported model records of its snapshot."""
+    st = os.stat(path)
+    return {'path': osp.abspath(path), 'size': int(st.st_size), 'mtime_ns': int(st.st_mtime_ns)}
+
+
+def onnx_metadata(network, settings, epoch=None, source=None):
+    """The `metadata_props` (str -> str) of an exported model (see the module docstring)."""
+    if network not in NETWORKS:
+        raise PoseNetError(f"network {network!r} cannot be exported; choose PoseNet or RootNet")
+    settings = dict(settings, network=network)
+    return {'network': network,
+            'model_settings': json.dumps(settings, sort_keys=True),
+            'joints_name': json.dumps(list(settings.get('joints_name') or [])),
+            'epoch': '' if epoch is None else str(int(epoch)),
+            'source': json.dumps(source or {}, sort_keys=True),
+            'format': EXPORT_FORMAT}
+
+
+def export_onnx(model, path, network, settings, epoch=None, source=None, opset=ONNX_OPSET):
+    """Export `model` (PoseNet or RootNet, any device, possibly wrapped) to the ONNX file `path`
+    (written atomically) with a dynamic batch axis; `settings` (a `model_settings` dict with
+    at least `input_shape`) and the rest go into `metadata_props`. Returns `path`."""
+    onnx = _import('onnx')
+    meta = onnx_metadata(network, settings, epoch, source)
+    height, width = (int(v) for v in settings['input_shape'])
+    net = copy.deepcopy(unwrap(model)).float().cpu().eval()
+    net = net.to(memory_format=torch.contiguous_format)
+    img = torch.zeros(2, 3, height, width)      # batch 2: nothing specialises on a batch of 1
+    if network == 'PoseNet':
+        args, inputs, axes = (img,), ['img'], {'img': {0: 'batch'}, 'coord': {0: 'batch'}}
+    else:
+        args, inputs = (img, torch.ones(2, 1)), ['img', 'k']
+        axes = {'img': {0: 'batch'}, 'k': {0: 'batch'}, 'coord': {0: 'batch'}}
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter('ignore')     # the exporter's deprecation and tracer notes
+        torch.onnx.export(net, args, buf, dynamo=False, input_names=inputs,
+                          output_names=['coord'], dynamic_axes=axes, opset_version=opset,
+                          do_constant_folding=True)
+    proto = onnx.load_from_string(buf.getvalue())
+    proto.producer_name = 'posenet-3dmppe'
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    with atomic_path(path) as tmp:
+        onnx.save(proto, tmp)
+    return path
+
+
+class OnnxNetwork:
+    """An exported PoseNet / RootNet run by ONNX Runtime on the CPU, called like the PyTorch
+    model: `net(img)` (PoseNet) or `net(img, k)` (RootNet) with torch tensors or arrays,
+    returning a float32 CPU torch tensor.
+
+    Attributes from the file's metadata: `network`, `settings` (the model_settings dict),
+    `joints_name` (tuple), `epoch` (int or None), `source` (dict), `path`.
+    `threads`: ONNX Runtime's intra-op threads (None: its default, one per physical core).
+    """
+
+    def __init__(self, path, threads=None):
+        ort = _import('onnxruntime')
+        if not osp.isfile(path):
+            raise PoseNetError(f"ONNX model not found: {path}; export one with "
+                               "python tool/export_onnx.py --snapshot S --out MODEL.onnx")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        try:
+            self.session = ort.InferenceSession(path, options,
+                                                providers=['CPUExecutionProvider'])
+        except Exception as e:  # onnxruntime raises its own (pybind) exception types
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise PoseNetError(f"cannot load the ONNX model {path} ({first}); export it again "
+                               "with python tool/export_onnx.py") from None
+        self.path = path
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if meta.get('format') != EXPORT_FORMAT or meta.get('network') not in NETWORKS:
+            raise PoseNetError(f"{path} is not a PoseNet/RootNet export of this project (no "
+                               "'network'/'model_settings' metadata); export it with "
+                               "python tool/export_onnx.py")
+        self.network = meta['network']
+        self.settings = json.loads(meta['model_settings'])
+        self.joints_name = tuple(json.loads(meta.get('joints_name') or '[]'))
+        self.epoch = int(meta['epoch']) if meta.get('epoch') else None
+        self.source = json.loads(meta.get('source') or '{}')
+        self.input_names = [i.name for i in self.session.get_inputs()]
+
+    def eval(self):
+        return self
+
+    def run(self, img, k=None):
+        """Outputs as a float32 numpy array for float32 arrays `img (N, 3, H, W)`, `k (N, 1)`."""
+        feeds = {'img': np.ascontiguousarray(img, dtype=np.float32)}
+        if self.network == 'RootNet':
+            if k is None:
+                raise PoseNetError("RootNet needs the camera-distance factor k of every crop")
+            feeds['k'] = np.ascontiguousarray(np.asarray(k, dtype=np.float32).reshape(-1, 1))
+        return self.session.run(['coord'], feeds)[0]
+
+    def __call__(self, img, k=None):
+        if isinstance(img, torch.Tensor):
+            img = img.detach().cpu().float().contiguous().numpy()
+        if isinstance(k, torch.Tensor):
+            k = k.detach().cpu().float().numpy()
+        return torch.from_numpy(self.run(img, k))
