@@ -30,7 +30,7 @@ import torchvision.transforms as transforms
 from torch.utils.data import Dataset
 
 from common.utils.errors import PoseNetError
-from common.utils.pose_utils import swap_flip_pairs, transform_joint_to_other_db
+from common.utils.pose_utils import k_value, swap_flip_pairs, transform_joint_to_other_db
 
 # augmentation strengths of the original release
 SCALE_FACTOR = 0.25          # scale = 1 + clip(N(0,1), -1, 1) * 0.25
@@ -448,11 +448,9 @@ class RootNetLoader(Dataset):
         return len(self.db)
 
     def k_value(self, data):
-        """`sqrt(real_x * real_y * fx * fy / area)` mm as float32 `(1,)` (the original's)."""
-        f = np.asarray(data['f'], dtype=np.float64).reshape(2)
-        bbox = np.asarray(data['bbox'], dtype=np.float64).reshape(4)
-        return np.array([math.sqrt(self.bbox_real[0] * self.bbox_real[1] * f[0] * f[1] /
-                                   (bbox[2] * bbox[3]))], dtype=np.float32)
+        """RootNet's `k` of an entry (`common.utils.pose_utils.k_value` of its focal length and
+        processed box) as float32 `(1,)` mm, as the original fed it."""
+        return np.array([k_value(data['bbox'], data['f'], self.bbox_real)], dtype=np.float32)
 
     def __getitem__(self, index):
         data = self.db[index]
