@@ -31,6 +31,6 @@ def build_dataset(name, use, cfg):
 
 
 def describe():
-    """One line for `--help`: the dataset names per use."""
+    """For `--help`: the dataset names per use."""
     return (f"datasets: trainset_3d from {', '.join(TRAIN_3D)}; trainset_2d from "
-            f"{', '.join(TRAIN_2D)}; testset from {', '.join(TEST)}")
+            f"{', '.join(TRAIN_2D)}; testset from {', '.join(TEST)}.")
