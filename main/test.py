@@ -14,7 +14,10 @@ from common.utils.cli import add_common_args, add_run_args, configure, run_cli
 
 def parse_args(argv=None):
     from data.registry import describe
-    parser = argparse.ArgumentParser(description='Test a PoseNet or RootNet snapshot.', epilog=describe() + ' The network is PoseNet; --cfg network=RootNet tests RootNet (runs under output/rootnet/).')
+    parser = argparse.ArgumentParser(
+        description='Test a PoseNet or RootNet snapshot.',
+        epilog=describe() + ' The network is PoseNet; --cfg network=RootNet tests RootNet '
+                            '(runs under output/rootnet/).')
     add_common_args(parser)
     parser.add_argument('--test_epoch', type=int, required=True,
                         help='epoch of output/model_dump/snapshot_<epoch>.pth.tar')

@@ -13,7 +13,10 @@ from common.utils.cli import add_common_args, add_run_args, configure, run_cli
 
 def parse_args(argv=None):
     from data.registry import describe
-    parser = argparse.ArgumentParser(description='Train PoseNet or RootNet (3DMPPE).', epilog=describe() + ' The network is PoseNet; --cfg network=RootNet trains RootNet (runs under output/rootnet/).')
+    parser = argparse.ArgumentParser(
+        description='Train PoseNet or RootNet (3DMPPE).',
+        epilog=describe() + ' The network is PoseNet; --cfg network=RootNet trains RootNet '
+                            '(runs under output/rootnet/).')
     add_common_args(parser)
     resume = parser.add_mutually_exclusive_group()
     resume.add_argument('--continue', dest='continue_train', action='store_true',
