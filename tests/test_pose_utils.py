@@ -86,6 +86,43 @@ def test_rigid_align_has_no_scale_by_default_and_scaled_option(cloud):
     assert np.abs(aligned - B).max() > 10.
 
 
+def kabsch_one(A, B, scale):
+    """The straightforward single-pair alignment (the original's rigid_transform_3D, and
+    Umeyama with scale): the reference for the batched version."""
+    cA, cB = A.mean(axis=0), B.mean(axis=0)
+    U, s, Vt = np.linalg.svd((A - cA).T @ (B - cB))
+    if not scale:
+        R = Vt.T @ U.T
+        if np.linalg.det(R) < 0:
+            Vt[2] = -Vt[2]
+            R = Vt.T @ U.T
+        return A @ R.T + (cB - R @ cA)
+    D = np.eye(3)
+    if np.linalg.det(Vt.T @ U.T) < 0:
+        D[2, 2] = -1
+    R = Vt.T @ D @ U.T
+    var_A = ((A - cA) ** 2).sum()
+    k = (s * np.diag(D)).sum() / var_A if var_A > 0 else 1.0
+    return k * A @ R.T + (cB - k * R @ cA)
+
+
+@pytest.mark.parametrize('scale', [False, True])
+def test_batched_alignment_equals_the_per_pair_reference(scale):
+    rng = np.random.default_rng(5)
+    A = rng.normal(scale=300., size=(200, 17, 3))
+    B = A @ np.stack([rotation(rng.normal(size=3), rng.uniform(-180, 180))
+                      for _ in range(200)]).transpose(0, 2, 1) * rng.uniform(.8, 1.2, (200, 1, 1))
+    B += rng.normal(scale=30., size=B.shape)
+    B[::3] *= np.array([-1., 1., 1.])           # mirrored: the determinant fix is needed
+    A[7] = 5.                                   # a single point: zero variance (scale 1)
+    expected = np.stack([kabsch_one(a, b, scale) for a, b in zip(A, B)])
+    np.testing.assert_allclose(rigid_align(A, B, scale=scale), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(rigid_align(A[3], B[3], scale=scale), expected[3], atol=1e-9)
+    R = similarity_transform_3D(A, B)[1] if scale else rigid_transform_3D(A, B)[0]
+    np.testing.assert_allclose(np.linalg.det(R), 1., atol=1e-9)
+    assert rigid_align(A[:0], B[:0], scale=scale).shape == (0, 17, 3)
+
+
 # -- boxes --------------------------------------------------------------------------------------
 def test_get_bbox_hand_value():
     joints = np.array([[10., 20., 0.], [30., 60., 5.], [25., 40., -3.]])

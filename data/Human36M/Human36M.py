@@ -24,7 +24,7 @@ from common.utils.file_io import write_json
 from common.utils.pose_utils import cam2pixel, root_relative_errors, world2cam
 from data import annotations
 from data.detections import bbox_root_name, read_bbox_root
-from data.entries import (check_preds, entries_to_cam, entry_3d, heatmap_geometry,
+from data.entries import (EVAL_CHUNK, check_preds, entries_to_cam, entry_3d, heatmap_geometry,
                           processed_bbox, stack_entries)
 from data.joint_sets import H36M_ACTIONS, H36M_FLIP_PAIRS, H36M_JOINTS, H36M_SKELETON
 from data.result_files import H36M_RESULT_NAME
@@ -235,13 +235,19 @@ class Human36M:
         """
         print('Evaluation start...')
         preds = check_preds(preds, len(self.data), self.joint_num, 'Human36M')
-        _, pred_cam = entries_to_cam(self.data, preds, *self.heatmap)
-        gt_cam = stack_entries(self.data, 'joint_cam', (self.joint_num, 3))
         align = None
         if self.protocol == 1:
             align = 'scaled' if self.scaled_procrustes else 'rigid'
-        error, pred_rel, _ = root_relative_errors(pred_cam, gt_cam, self.root_idx,
-                                                  self.eval_joint, align)
+        # batches of EVAL_CHUNK entries: every step is per sample, and small temporaries stay
+        # in memory already touched instead of new pages for each whole-set array
+        num, eval_num = len(self.data), len(self.eval_joint)
+        error, pred_rel = np.empty((num, eval_num)), np.empty((num, eval_num, 3))
+        for start in range(0, num, EVAL_CHUNK):
+            part = slice(start, start + EVAL_CHUNK)
+            _, pred_cam = entries_to_cam(self.data[part], preds[part], *self.heatmap)
+            gt_cam = stack_entries(self.data[part], 'joint_cam', (self.joint_num, 3))
+            error[part], pred_rel[part], _ = root_relative_errors(
+                pred_cam, gt_cam, self.root_idx, self.eval_joint, align)
 
         metric = 'MPJPE' if align is None else ('PA MPJPE (scaled)' if align == 'scaled'
                                                 else 'PA MPJPE')
@@ -256,10 +262,11 @@ class Human36M:
         summary += ' '.join(f'{name}: {err:.2f}' for name, err in per_action.items())
         print(summary)
 
-        pred_save = [{'image_id': e['img_id'], 'joint_cam': p.tolist(),
-                      'bbox': np.asarray(e['bbox']).tolist(),
-                      'root_cam': np.asarray(e['root_cam']).tolist()}
-                     for e, p in zip(self.data, pred_rel)]
+        # arrays go to the JSON writer as they are (rows of float64 stacks: no per-entry tolist)
+        bbox = stack_entries(self.data, 'bbox', (4,))
+        root_cam = stack_entries(self.data, 'root_cam', (3,))
+        pred_save = [{'image_id': e['img_id'], 'joint_cam': p, 'bbox': b, 'root_cam': r}
+                     for e, p, b, r in zip(self.data, pred_rel, bbox, root_cam)]
         output_path = osp.join(result_dir, H36M_RESULT_NAME)
         write_json(output_path, pred_save)
         print('Test result is saved at ' + output_path)
