@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from common.utils.pose_utils import (cam2pixel, fliplr_joints, get_bbox, heatmap_to_pixel,
-                                     pixel2cam, process_bbox, rigid_align, rigid_transform_3D,
-                                     similarity_transform_3D, swap_flip_pairs,
+                                     pixel2cam, process_bbox, process_bboxes, rigid_align,
+                                     rigid_transform_3D, similarity_transform_3D, swap_flip_pairs,
                                      transform_joint_to_other_db, world2cam)
 
 
@@ -121,6 +121,26 @@ def test_batched_alignment_equals_the_per_pair_reference(scale):
     R = similarity_transform_3D(A, B)[1] if scale else rigid_transform_3D(A, B)[0]
     np.testing.assert_allclose(np.linalg.det(R), 1., atol=1e-9)
     assert rigid_align(A[:0], B[:0], scale=scale).shape == (0, 17, 3)
+
+
+def test_process_bboxes_equals_process_bbox_row_by_row():
+    rng = np.random.default_rng(3)
+    boxes = np.column_stack([rng.uniform(-300, 1100, (400, 2)), rng.uniform(-50, 600, (400, 2))])
+    boxes[::7, 2:] = rng.integers(-2, 3, (len(boxes[::7]), 2))       # tiny, empty, negative
+    boxes[1::11] = np.round(boxes[1::11])                             # integer boxes
+    special = [[np.nan, 5, 10, 10], [5, np.nan, 10, 10], [5, 5, np.nan, 10], [np.inf, 5, 10, 10],
+               [-np.inf, 5, 10, 10], [5, 5, np.inf, 10], [-0.0, -0.0, 1, 1], [999, 999, 5, 5]]
+    boxes = np.concatenate([boxes, special])
+    width, height = rng.integers(200, 1300, len(boxes)), rng.integers(200, 1300, len(boxes))
+    width[-1] = height[-1] = 1000
+    for shape in ((256, 256), (256, 192), (192, 256)):
+        got, valid = process_bboxes(boxes, width, height, shape)
+        for n in range(len(boxes)):
+            expected = process_bbox(boxes[n], width[n], height[n], shape)
+            assert valid[n] == (expected is not None), boxes[n]
+            if expected is not None:
+                assert got[n].tobytes() == expected.tobytes(), boxes[n]
+    assert valid.sum() > 100 and (~valid).sum() > 10
 
 
 # -- boxes --------------------------------------------------------------------------------------

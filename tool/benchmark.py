@@ -11,6 +11,9 @@ samples/s per worker (crop + augmentation of a generated synthetic Human36M set)
 memory (CUDA allocator peak on a GPU, the process's peak RSS on the CPU).
 `--evaluation`: entries/s of `evaluate` (result files included) of every test set at 1x, 10x
 and 100x entries, against the original's per-entry procedure (`tool/reference.py`).
+`--h36m_loading`: time and peak memory of `Human36M('train', cfg)` on generated annotation-only
+trees (`tool/h36m_annotation_tree.py`) at 1/20, 1/5 (and with `--full` full) size, each in a
+fresh process, against the original's way of loading; also the second start (cache).
 """
 import argparse
 import contextlib
@@ -152,7 +155,14 @@ def main(argv=None):
     parser.add_argument('--eval_entries', type=int, default=3600,
                         help='entries of the 1x evaluation (then 10x and 100x)')
     parser.add_argument('--eval_scales', type=int, nargs='+', default=[1, 10, 100])
+    parser.add_argument('--h36m_loading', action='store_true',
+                        help='only time and measure loading Human3.6M (generated annotations)')
+    parser.add_argument('--full', action='store_true',
+                        help='--h36m_loading: also the full size (about 1 GB of files, minutes)')
+    parser.add_argument('--h36m_dir', help='--h36m_loading: keep the generated trees here')
     args = parser.parse_args(argv)
+    if args.h36m_loading:
+        return bench_h36m_loading(args.full, args.h36m_dir)
     if args.mupots_eval:
         return bench_mupots_eval()
     if args.evaluation:
@@ -379,6 +389,73 @@ def bench_evaluation(base=3600, scales=(1, 10, 100)):
     for name, num, t_orig, t_ours in rows:
         print(f'  {name:<20} {num:>8} {t_orig:>11.3f} {num / t_orig:>10.0f} {t_ours:>8.3f} '
               f'{num / t_ours:>10.0f} {t_orig / t_ours:>7.1f}x')
+    return rows
+
+
+LOAD_SCRIPT = """
+import json, resource, sys, time
+from tool.benchmark import load_h36m
+print(json.dumps(load_h36m(*sys.argv[1:])))
+"""
+
+
+def load_h36m(data_dir, how, split='train'):
+    """In a fresh process (`LOAD_SCRIPT`): `{'seconds', 'peak_mib' (peak RSS above the
+    imports), 'entries'}` of loading `split` the way `how` says: 'original' (the original's
+    procedure, `tool/reference.py`) or 'ours' (`Human36M(split, cfg)`)."""
+    from data.Human36M.Human36M import Human36M
+    from main.config import Config
+    from tool import reference
+    cfg = Config().update(data_dir=data_dir)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        data = reference.h36m_load(data_dir, split) if how == 'original' else \
+            Human36M(split, cfg).data
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
+    return {'seconds': seconds, 'peak_mib': peak / 1024, 'entries': len(data)}
+
+
+def bench_h36m_loading(full=False, keep_dir=None):
+    """Time and peak memory of loading the Human3.6M training set (protocol 2) of generated
+    annotation-only trees: the original's way and ours (first start, second start). Prints a
+    table; returns its rows."""
+    import subprocess
+    import tempfile as tf
+    from tool.h36m_annotation_tree import write_tree
+
+    def run(data_dir, how):
+        out = subprocess.run([sys.executable, '-c', LOAD_SCRIPT, data_dir, how], check=True,
+                             capture_output=True, text=True,
+                             env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    import json
+    sizes = [('1/20', 70), ('1/5', 280)] + ([('full', 1400)] if full else [])
+    rows = []
+    with tf.TemporaryDirectory() as tmp:
+        for label, frames in sizes:
+            data_dir = osp.join(keep_dir or tmp, f'h36m_{frames}')
+            if not osp.isdir(osp.join(data_dir, 'Human36M')):
+                write_tree(data_dir, frames=frames)
+            for name in sorted(os.listdir(osp.join(data_dir, 'Human36M'))):
+                if name.startswith('cache'):
+                    import shutil
+                    shutil.rmtree(osp.join(data_dir, 'Human36M', name))
+            orig, first, second = (run(data_dir, how) for how in ('original', 'ours', 'ours'))
+            rows.append((label, 7 * 15 * 2 * 4 * frames, orig, first, second))
+    print("Human36M('train') protocol 2, generated annotations (5 subjects parsed); each in a "
+          "fresh process; memory = peak RSS above the imports")
+    print(f'  {"size":<5} {"images":>8} {"entries":>8} {"original s":>10} {"MiB":>6} '
+          f'{"ours s":>7} {"MiB":>6} {"2nd start s":>11} {"MiB":>6} {"faster":>6} '
+          f'{"lighter":>7}')
+    for label, images, orig, first, second in rows:
+        print(f'  {label:<5} {images:>8} {first["entries"]:>8} {orig["seconds"]:>10.2f} '
+              f'{orig["peak_mib"]:>6.0f} {first["seconds"]:>7.2f} {first["peak_mib"]:>6.0f} '
+              f'{second["seconds"]:>11.3f} {second["peak_mib"]:>6.0f} '
+              f'{orig["seconds"] / first["seconds"]:>5.1f}x '
+              f'{orig["peak_mib"] / max(first["peak_mib"], 1e-3):>6.1f}x')
     return rows
 
 

@@ -160,6 +160,42 @@ def process_bbox(bbox, img_width, img_height, input_shape):
     return np.array([c_x - w / 2., c_y - h / 2., w, h], dtype=np.float64)
 
 
+def process_bboxes(bbox, img_width, img_height, input_shape):
+    """`process_bbox` of many boxes at once: `bbox (N, 4)`, image sizes `(N,)` (or one for all).
+
+    Returns `(boxes (N, 4) float64, valid (N,) bool)`; where `valid` is False `process_bbox`
+    returns None (that row is then meaningless). The same float64 operations in the same order
+    as `process_bbox`, with Python's `max`/`min` semantics (`max(0., nan)` is 0.), so each
+    valid row equals `process_bbox` of that box exactly.
+    """
+    x, y, w, h = np.asarray(bbox, dtype=np.float64).reshape(-1, 4).T
+    right = np.asarray(img_width, dtype=np.float64) - 1.
+    bottom = np.asarray(img_height, dtype=np.float64) - 1.
+
+    def py_max(a, b):                # max(a, b): b only when b > a
+        return np.where(b > a, b, a)
+
+    def py_min(a, b):                # min(a, b): b only when b < a
+        return np.where(b < a, b, a)
+
+    with np.errstate(invalid='ignore', over='ignore'):      # as Python floats: no warnings
+        x1 = py_max(0., x)
+        y1 = py_max(0., y)
+        x2 = py_min(right, x1 + py_max(0., w - 1.))
+        y2 = py_min(bottom, y1 + py_max(0., h - 1.))
+        valid = (w * h > 0) & (x2 >= x1) & (y2 >= y1)
+        w, h = x2 - x1, y2 - y1
+        c_x = x1 + w / 2.
+        c_y = y1 + h / 2.
+        aspect_ratio = input_shape[1] / input_shape[0]
+        wider, taller = w > aspect_ratio * h, w < aspect_ratio * h
+        w, h = np.where(taller, h * aspect_ratio, w), np.where(wider, w / aspect_ratio, h)
+        w = w * 1.25
+        h = h * 1.25
+        boxes = np.stack([c_x - w / 2., c_y - h / 2., w, h], axis=1)
+    return boxes, valid
+
+
 def transform_joint_to_other_db(src_joint, src_name, dst_name):
     """Re-order joints of set `src_name` into set `dst_name` (first axis); absent ones are 0."""
     src_joint = np.asarray(src_joint)
