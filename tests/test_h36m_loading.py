@@ -159,3 +159,27 @@ def test_read_only_cache_folder_still_loads(cfg, tree, monkeypatch, capsys):
     assert_same_entries(db.data, reference.h36m_load(tree, 'test', 2, (128, 96)))
     assert 'no cache of the parsed annotations' in capsys.readouterr().out
     assert not [n for n in cache_files(tree) if '_128x96_' in n]
+
+
+@pytest.mark.parametrize('damage,message', [
+    (lambda d, j: j['2']['1'].pop('5'), 'no joints for action 2 subaction 1 frame 5'),
+    (lambda d, j: j['2']['1']['5'].pop(), 'every frame needs 17x3 joints'),
+    (lambda d, j: d['annotations'][5].update(bbox=[1, 2, 3]), 'bbox of 4 numbers'),
+    (lambda d, j: d['images'][0].pop('frame_idx'), "images\\[0\\] lacks 'frame_idx'"),
+])
+def test_damaged_files_are_named(tmp_path, damage, message):
+    from common.utils.errors import PoseNetError
+    out = str(tmp_path)
+    write_tree(out, subjects=(1,), actions=1, subactions=1, cameras=1, frames=10)
+    prefix = osp.join(out, 'Human36M', 'annotations', 'Human36M_subject1_')
+    with open(prefix + 'data.json') as f:
+        annot = json.load(f)
+    with open(prefix + 'joint_3d.json') as f:
+        joints = json.load(f)
+    damage(annot, joints)
+    for kind, obj in (('data', annot), ('joint_3d', joints)):
+        with open(prefix + kind + '.json', 'w') as f:
+            json.dump(obj, f)
+    with pytest.raises(PoseNetError, match=message) as err:
+        Human36M('train', Config().update(data_dir=out), protocol=1)
+    assert 'Human36M_subject1_' in str(err.value)

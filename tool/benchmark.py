@@ -393,28 +393,11 @@ def bench_evaluation(base=3600, scales=(1, 10, 100)):
 
 
 LOAD_SCRIPT = """
-import json, resource, sys, time
-from tool.benchmark import load_h36m
-print(json.dumps(load_h36m(*sys.argv[1:])))
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from tool.h36m_annotation_tree import measure_load
+print(json.dumps(measure_load(*sys.argv[2:])))
 """
-
-
-def load_h36m(data_dir, how, split='train'):
-    """In a fresh process (`LOAD_SCRIPT`): `{'seconds', 'peak_mib' (peak RSS above the
-    imports), 'entries'}` of loading `split` the way `how` says: 'original' (the original's
-    procedure, `tool/reference.py`) or 'ours' (`Human36M(split, cfg)`)."""
-    from data.Human36M.Human36M import Human36M
-    from main.config import Config
-    from tool import reference
-    cfg = Config().update(data_dir=data_dir)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        data = reference.h36m_load(data_dir, split) if how == 'original' else \
-            Human36M(split, cfg).data
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
-    return {'seconds': seconds, 'peak_mib': peak / 1024, 'entries': len(data)}
 
 
 def bench_h36m_loading(full=False, keep_dir=None):
@@ -426,9 +409,9 @@ def bench_h36m_loading(full=False, keep_dir=None):
     from tool.h36m_annotation_tree import write_tree
 
     def run(data_dir, how):
-        out = subprocess.run([sys.executable, '-c', LOAD_SCRIPT, data_dir, how], check=True,
-                             capture_output=True, text=True,
-                             env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+        out = subprocess.run([sys.executable, '-c', LOAD_SCRIPT, root, data_dir, how],
+                             check=True, capture_output=True, text=True)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     import json
@@ -446,7 +429,7 @@ def bench_h36m_loading(full=False, keep_dir=None):
             orig, first, second = (run(data_dir, how) for how in ('original', 'ours', 'ours'))
             rows.append((label, 7 * 15 * 2 * 4 * frames, orig, first, second))
     print("Human36M('train') protocol 2, generated annotations (5 subjects parsed); each in a "
-          "fresh process; memory = peak RSS above the imports")
+          "fresh process; MiB = peak RSS above the RSS after the imports")
     print(f'  {"size":<5} {"images":>8} {"entries":>8} {"original s":>10} {"MiB":>6} '
           f'{"ours s":>7} {"MiB":>6} {"2nd start s":>11} {"MiB":>6} {"faster":>6} '
           f'{"lighter":>7}')

@@ -104,6 +104,38 @@ def write_tree(out_dir, subjects=SUBJECTS, actions=15, subactions=2, cameras=4, 
     return img_id
 
 
+def rss_kib(field):
+    """`VmRSS` / `VmHWM` (peak) of this process in KiB, from /proc/self/status."""
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ':'))
+
+
+def measure_load(data_dir, how='ours', split='train'):
+    """`{'seconds', 'peak_mib', 'entries'}` of loading Human3.6M `split` (protocol 2) from
+    `data_dir` in this process: `how` 'ours' (`Human36M(split, cfg)`) or 'original' (the
+    original's procedure, `tool/reference.py`). `peak_mib`: peak RSS during the loading above
+    the RSS before it (the peak is reset first; Linux), so what the imports took is left out.
+    Run it in a fresh process (`tool/benchmark.py --h36m_loading` does)."""
+    import contextlib
+    import io
+    import time
+
+    from data.Human36M.Human36M import Human36M
+    from main.config import Config
+    from tool import reference
+    cfg = Config().update(data_dir=data_dir)
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')                              # peak RSS := current RSS
+    base = rss_kib('VmRSS')
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        data = reference.h36m_load(data_dir, split) if how == 'original' else \
+            Human36M(split, cfg).data
+    seconds = time.perf_counter() - start
+    return {'seconds': seconds, 'peak_mib': (rss_kib('VmHWM') - base) / 1024,
+            'entries': len(data)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', required=True, help='data folder (cfg.data_dir) to write')

@@ -17,6 +17,7 @@ file order.
 import contextlib
 import gc
 import hashlib
+import itertools
 import json
 import os
 import os.path as osp
@@ -73,11 +74,15 @@ def read_columns(path):
     if not osp.isfile(path):
         return None
     try:
-        with np.load(path) as cached:
-            columns = {key: cached[key] for key in COLUMNS}
+        with open(path, 'rb') as f:                 # one .npy record per column, in order
+            columns = {key: np.load(f) for key in COLUMNS}
+        columns['file_name'] = np.array(columns['file_name'].tobytes().decode().split('\0'),
+                                        dtype=str)
     except Exception:          # a damaged or foreign file: parse the annotations instead
         return None
-    num = len(columns['file_name'])
+    num = len(columns['img_id'])
+    if num == 0:
+        columns['file_name'] = columns['file_name'][:0]
     joint_num = columns['joint_cam'].shape[1] if columns['joint_cam'].ndim == 3 else 0
     for key, (shape, dtype) in column_shapes(joint_num).items():
         if columns[key].shape != (num,) + shape or columns[key].dtype.kind != \
@@ -87,19 +92,35 @@ def read_columns(path):
 
 
 def write_columns(path, columns):
-    """Cache the columns in `path` (atomically) and remove the older files of the same
-    settings; a folder that cannot be written is fine (no cache)."""
+    """Cache the columns in `path` (atomically; file names as one NUL-separated UTF-8 text) and
+    remove older files of the same settings; a folder that cannot be written is fine."""
     folder, name = osp.split(path)
     prefix = name[:name.rindex('_') + 1]
+    names = '\0'.join(columns['file_name'].tolist()).encode()
     try:
         with atomic_path(path) as tmp:
             with open(tmp, 'wb') as f:
-                np.savez(f, **columns)
+                for key in COLUMNS:
+                    np.save(f, np.frombuffer(names, np.uint8) if key == 'file_name'
+                            else columns[key])
         for old in os.listdir(folder):
-            if old.startswith(prefix) and old.endswith('.npz') and old != name:
+            if old.startswith(prefix) and old.endswith('.columns') and old != name:
                 os.remove(osp.join(folder, old))
     except OSError as exc:
         print(f'Human36M: no cache of the parsed annotations ({exc})')
+
+
+def stack_frames(world):
+    """`np.asarray(world, float64).reshape(-1, 17, 3)` of parsed joint lists, without its
+    per-number type discovery when every frame is 17 lists of 3 numbers."""
+    chain = itertools.chain.from_iterable
+    try:
+        if set(map(len, world)) <= {17} and set(map(len, chain(world))) <= {3}:
+            return np.fromiter(chain(chain(world)), np.float64, 51 * len(world)).reshape(
+                -1, 17, 3)
+    except (TypeError, ValueError):
+        pass
+    return np.asarray(world, dtype=np.float64).reshape(-1, 17, 3)
 
 
 class Human36M:
@@ -111,8 +132,8 @@ class Human36M:
     heatmap geometry `output_shape`, `depth_dim`, `bbox_3d_shape`. `protocol` 1 or 2 (default the class
     attribute `protocol` = 2); `scaled_procrustes` (default False): protocol 1 aligns with scale
     as well (the usual PA-MPJPE) instead of the original's rigid alignment; `cache` (default
-    the class attribute, True): keep the parsed entries' columns in `Human36M/cache/*.npz` and
-    read them from there while no annotation file changes (see `cache_path`).
+    the class attribute, True): keep the parsed entries' columns in `Human36M/cache/` and read
+    them from there while no annotation file changes (see `cache_path`).
     Entries: `img_path, img_id, action_idx, bbox (4,) px, joint_img (18, 3) [x_px, y_px,
     Z - Z_root mm], joint_cam (18, 3) mm, joint_vis (18, 1), root_cam (3,) mm, root_vis (the
     annotation's Pelvis visibility, 1 when absent), f (2,), c (2,) px`.
@@ -216,10 +237,11 @@ class Human36M:
                     columns['root_vis'].tolist())]
 
     def cache_path(self, files):
-        """`<Human36M>/cache/<split>_p<protocol>_<boxes>_<H>x<W>_<key>.npz`: the key covers
-        every file read (path, size, modification time, inode), the settings and the cache
-        format, so a changed file means another name (never a stale cache). None when a file
-        is missing (the loading then names it)."""
+        """`<Human36M>/cache/<split>_p<protocol>_<boxes>_<H>x<W>_<key>.columns` (one .npy
+        record per column, in `COLUMNS` order): the key covers every file read (path, size,
+        modification time, inode), the settings and the cache format, so a changed file means
+        another name (never a stale cache). None when a file is missing (the loading then
+        names it)."""
         try:
             stats = [(f, st.st_size, st.st_mtime_ns, st.st_ino)
                      for f, st in ((f, os.stat(f)) for f in files)]
@@ -230,7 +252,7 @@ class Human36M:
         name = (f'{self.data_split}_p{self.protocol}_{"gt" if self.use_gt_info else "rootnet"}'
                 f'_{self.input_shape[0]}x{self.input_shape[1]}_')
         return osp.join(osp.dirname(self.annot_path), 'cache', name + key.hexdigest()[:20] +
-                        '.npz')
+                        '.columns')
 
     def load_subject(self, subject, bbox_root):
         """Columns of one subject's kept entries, in annotation-file order; each parsed file is
@@ -269,7 +291,7 @@ class Human36M:
             return {key: np.zeros((0,) + shape, dtype) for key, (shape, dtype) in
                     column_shapes(self.joint_num).items()}
         try:
-            joint_world = self.add_thorax(np.asarray(world, dtype=np.float64).reshape(-1, 17, 3))
+            joint_world = self.add_thorax(stack_frames(world))
         except ValueError:
             raise annotations.structure_error(joint_path, 'Human36M joint file',
                                               'every frame needs 17x3 joints') from None
