@@ -377,7 +377,7 @@ def bench_evaluation(base=3600, scales=(1, 10, 100)):
             full = db.data
             for scale in scales:
                 db.data, p = replicate(full, preds, base * scale, name[:5] != 'Human')
-                repeat = 3 if scale * base <= 40000 else 1
+                repeat = 3 if scale * base <= 40000 else 2      # best of: the machine is shared
                 t_ours = best_time(lambda: ours(db, p, out), repeat)
                 t_orig = best_time(lambda: original(db, p, out), repeat)
                 rows.append((name, len(db.data), t_orig, t_ours))

@@ -129,11 +129,12 @@ class Human36M:
     `Human36M(data_split, cfg, protocol=None, scaled_procrustes=None, cache=None)`; from `cfg`
     (any object with these fields): `data_dir`, `input_shape` (box aspect ratio), `use_gt_info`
     (testing: ground-truth boxes and roots, else the bbox_root file), and for `evaluate` the
-    heatmap geometry `output_shape`, `depth_dim`, `bbox_3d_shape`. `protocol` 1 or 2 (default the class
-    attribute `protocol` = 2); `scaled_procrustes` (default False): protocol 1 aligns with scale
-    as well (the usual PA-MPJPE) instead of the original's rigid alignment; `cache` (default
-    the class attribute, True): keep the parsed entries' columns in `Human36M/cache/` and read
-    them from there while no annotation file changes (see `cache_path`).
+    heatmap geometry `output_shape`, `depth_dim`, `bbox_3d_shape`. `protocol` 1 or 2 (default
+    the class attribute `protocol` = 2); `scaled_procrustes` (default False): protocol 1 aligns
+    with scale as well (the usual PA-MPJPE) instead of the original's rigid alignment; `cache`
+    (default the class attribute, True): keep the parsed entries' columns in
+    `Human36M/cache/` and read them from there while no annotation file changes (see
+    `cache_path`; a folder that cannot be written only means no cache).
     Entries: `img_path, img_id, action_idx, bbox (4,) px, joint_img (18, 3) [x_px, y_px,
     Z - Z_root mm], joint_cam (18, 3) mm, joint_vis (18, 1), root_cam (3,) mm, root_vis (the
     annotation's Pelvis visibility, 1 when absent), f (2,), c (2,) px`.
@@ -221,9 +222,12 @@ class Human36M:
 
     def make_entries(self, columns):
         """Entry dicts of the columns: arrays are rows of the column arrays (no copies)."""
-        prefix = osp.join(self.img_dir, '')
-        paths = [prefix + name if not name.startswith('/') else osp.join(self.img_dir, name)
-                 for name in columns['file_name'].tolist()]
+        names = columns['file_name'].tolist()
+        if osp.sep == '/' and not osp.altsep:     # POSIX: the same string as osp.join, faster
+            prefix = osp.join(self.img_dir, '')
+            paths = [prefix + n if n[:1] != '/' else osp.join(self.img_dir, n) for n in names]
+        else:
+            paths = [osp.join(self.img_dir, n) for n in names]
         num = len(paths)
         return [{'img_path': path, 'bbox': bbox, 'joint_img': joint_img, 'joint_cam': joint_cam,
                  'joint_vis': joint_vis, 'root_cam': root_cam, 'f': f, 'c': c, 'img_id': img_id,
