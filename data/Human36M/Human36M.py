@@ -44,14 +44,15 @@ CAMERA_FIELDS = ('R', 't', 'f', 'c')
 
 
 CACHE_VERSION = 1      # raise when the loading changes: older cache files are then never read
+# the loader's columns: `file_name` a list of str, the others arrays (see `column_shapes`)
 COLUMNS = ('file_name', 'img_id', 'action_idx', 'root_vis', 'bbox', 'joint_cam', 'joint_img',
            'root_cam', 'f', 'c')
 
 
 def column_shapes(joint_num):
-    """`{column: (row shape, dtype)}` of the loader's columns."""
+    """`{column: (row shape, dtype)}` of the loader's array columns (`file_name` is a list)."""
     joints = ((joint_num, 3), np.float64)
-    return {'file_name': ((), str), 'img_id': ((), np.int64), 'action_idx': ((), np.int64),
+    return {'img_id': ((), np.int64), 'action_idx': ((), np.int64),
             'root_vis': ((), np.float64), 'bbox': ((4,), np.float64), 'joint_cam': joints,
             'joint_img': joints, 'root_cam': ((3,), np.float64), 'f': ((2,), np.float64),
             'c': ((2,), np.float64)}
@@ -76,13 +77,13 @@ def read_columns(path):
     try:
         with open(path, 'rb') as f:                 # one .npy record per column, in order
             columns = {key: np.load(f) for key in COLUMNS}
-        columns['file_name'] = np.array(columns['file_name'].tobytes().decode().split('\0'),
-                                        dtype=str)
+        names = columns['file_name'].tobytes().decode()
     except Exception:          # a damaged or foreign file: parse the annotations instead
         return None
     num = len(columns['img_id'])
-    if num == 0:
-        columns['file_name'] = columns['file_name'][:0]
+    columns['file_name'] = names.split('\0') if num else []
+    if len(columns['file_name']) != num:
+        return None
     joint_num = columns['joint_cam'].shape[1] if columns['joint_cam'].ndim == 3 else 0
     for key, (shape, dtype) in column_shapes(joint_num).items():
         if columns[key].shape != (num,) + shape or columns[key].dtype.kind != \
@@ -96,7 +97,7 @@ def write_columns(path, columns):
     remove older files of the same settings; a folder that cannot be written is fine."""
     folder, name = osp.split(path)
     prefix = name[:name.rindex('_') + 1]
-    names = '\0'.join(columns['file_name'].tolist()).encode()
+    names = '\0'.join(columns['file_name']).encode()
     try:
         with atomic_path(path) as tmp:
             with open(tmp, 'wb') as f:
@@ -218,11 +219,13 @@ class Human36M:
         if not self.use_gt_info:
             bbox_root = {str(r['image_id']): r for r in read_bbox_root(self.human_bbox_root_dir)}
         parts = [self.load_subject(subject, bbox_root) for subject in subjects]
-        return {key: np.concatenate([part[key] for part in parts]) for key in COLUMNS}
+        return {key: list(itertools.chain.from_iterable(part[key] for part in parts))
+                if key == 'file_name' else np.concatenate([part[key] for part in parts])
+                for key in COLUMNS}
 
     def make_entries(self, columns):
         """Entry dicts of the columns: arrays are rows of the column arrays (no copies)."""
-        names = columns['file_name'].tolist()
+        names = columns['file_name']
         if osp.sep == '/' and not osp.altsep:     # POSIX: the same string as osp.join, faster
             prefix = osp.join(self.img_dir, '')
             paths = [prefix + n if n[:1] != '/' else osp.join(self.img_dir, n) for n in names]
@@ -292,8 +295,8 @@ class Human36M:
         del joints, frames
         cameras = self.load_cameras(subject)
         if not picked:
-            return {key: np.zeros((0,) + shape, dtype) for key, (shape, dtype) in
-                    column_shapes(self.joint_num).items()}
+            return dict({key: np.zeros((0,) + shape, dtype) for key, (shape, dtype) in
+                         column_shapes(self.joint_num).items()}, file_name=[])
         try:
             joint_world = self.add_thorax(stack_frames(world))
         except ValueError:
@@ -346,7 +349,7 @@ class Human36M:
             keep = np.flatnonzero(valid)
             picked = [picked[i] for i in keep.tolist()]
         vis = [ann.get('keypoints_vis') for ann, _ in picked]
-        return {'file_name': np.array([img['file_name'] for _, img in picked], dtype=str),
+        return {'file_name': [img['file_name'] for _, img in picked],
                 'img_id': np.array([img['id'] for _, img in picked], dtype=np.int64),
                 'action_idx': np.array([img['action_idx'] for _, img in picked],
                                        dtype=np.int64),
