@@ -237,9 +237,9 @@ class Human36M:
                  'action_idx': action_idx, 'root_vis': root_vis}
                 for path, bbox, joint_img, joint_cam, joint_vis, root_cam, f, c, img_id,
                 action_idx, root_vis in zip(
-                    paths, list(columns['bbox']), list(columns['joint_img']),
-                    list(columns['joint_cam']), list(np.ones((num, self.joint_num, 1))),
-                    list(columns['root_cam']), list(columns['f']), list(columns['c']),
+                    paths, columns['bbox'], columns['joint_img'], columns['joint_cam'],
+                    np.ones((num, self.joint_num, 1)), columns['root_cam'], columns['f'],
+                    columns['c'],
                     columns['img_id'].tolist(), columns['action_idx'].tolist(),
                     columns['root_vis'].tolist())]
 
