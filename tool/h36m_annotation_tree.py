@@ -125,7 +125,7 @@ def measure_load(data_dir, how='ours', split='train'):
     from tool import reference
     cfg = Config().update(data_dir=data_dir)
     with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')                              # peak RSS := current RSS
+        f.write('5')                              # peak RSS := current RSS (Linux)
     base = rss_kib('VmRSS')
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
