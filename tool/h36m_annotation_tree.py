@@ -12,6 +12,8 @@ frames) and `<out_dir>/Human36M/bbox_root/bbox_root_human36m_output.json` (one r
 image of subjects 9 and 11, frames `% 64 == 0`). Files follow the real ones' order: images by
 action, subaction, camera, frame; one annotation per image. Poses are a standing skeleton with
 random noise walking around the room; for loading speed and memory, not for learning.
+`measure_load` times and measures one loading in the current process (`tool/benchmark.py
+--h36m_loading` runs it in fresh processes).
 """
 import argparse
 import os.path as osp
