@@ -6,8 +6,15 @@ a loader needs, so that a wrong file is named instead of silently dropping sampl
 """
 import contextlib
 import io
+import itertools
 import json
+import operator
 import os.path as osp
+
+try:
+    import orjson           # the fast JSON parser (requirements.txt); json without it
+except ImportError:         # pragma: no cover
+    orjson = None
 
 from common.utils.errors import PoseNetError
 
@@ -43,8 +50,14 @@ def load_json(path, what, data_dir):
     if not osp.isfile(path):
         raise missing_error(path, what, data_dir)
     try:
-        with open(path) as f:
-            return json.load(f)
+        with open(path, 'rb') as f:
+            text = f.read()
+        if orjson is not None:
+            try:
+                return orjson.loads(text)
+            except orjson.JSONDecodeError:
+                pass                # what orjson refuses (NaN, huge integers, ...): json decides
+        return json.loads(text)
     except (OSError, ValueError) as exc:
         raise PoseNetError(f"{what} {path} cannot be read as JSON ({exc}); re-download or "
                            f"regenerate it ({README_HINT})") from None
@@ -67,11 +80,21 @@ def check_coco_dict(dataset, path, what, image_fields=('id', 'file_name'),
         records = dataset.get(key)
         if not isinstance(records, list):
             raise structure_error(path, what, f"'{key}' is missing or not a list")
+        if has_fields(records, fields):
+            continue
         for i, rec in enumerate(records):
             missing = [f for f in fields if not isinstance(rec, dict) or f not in rec]
             if missing:
                 raise structure_error(path, what, f"{key}[{i}] lacks '{missing[0]}'")
     return dataset
+
+
+def has_fields(records, fields):
+    """True when every record is a dict holding all `fields` (checked without a Python loop)."""
+    try:
+        return all(map(operator.ge, map(dict.keys, records), itertools.repeat(set(fields))))
+    except TypeError:       # a record that is not a dict
+        return False
 
 
 def coco_from_dict(dataset):

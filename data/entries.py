@@ -12,6 +12,8 @@ import numpy as np
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import heatmap_to_cam, process_bbox, root_output_to_cam
 
+EVAL_CHUNK = 4096   # entries per evaluation batch: big enough for numpy, small for the caches
+
 
 def entry_3d(img_path, bbox, joint_cam, joint_xy, root_idx, f, c, **extra):
     """A data entry of a 3D set from camera joints `(J, 3)` mm and their pixels `(J, 2)`.
@@ -91,19 +93,34 @@ def boxed_annotations(db, skip, input_shape):
 
 
 def stack_entries(data, key, shape):
-    """`np.stack` of `entry[key]` over the entries, `(N, *shape)` float64 (empty-safe)."""
-    if not data:
-        return np.zeros((0,) + tuple(shape))
-    return np.stack([np.asarray(e[key], dtype=np.float64).reshape(shape) for e in data])
+    """`entry[key]` of every entry stacked: `(N, *shape)` float64 (empty-safe)."""
+    shape = tuple(shape)
+    values = [e[key] for e in data]
+    if not values:
+        return np.zeros((0,) + shape)
+    try:
+        stacked = np.array(values, dtype=np.float64)      # one call for equal-shaped values
+        if stacked.shape[1:] == shape:
+            return stacked
+    except ValueError:
+        pass
+    return np.stack([np.asarray(v, dtype=np.float64).reshape(shape) for v in values])
 
 
 def entries_to_cam(data, coord_hm, output_shape, depth_dim, bbox_3d_shape):
     """`heatmap_to_cam` of network outputs `(N, J, 3)` with each entry's own `bbox`,
-    `root_cam[2]`, `f`, `c`; returns `(pixel (N, J, 3), cam (N, J, 3) mm)`."""
-    return heatmap_to_cam(coord_hm, stack_entries(data, 'bbox', (4,)),
-                          stack_entries(data, 'root_cam', (3,))[:, 2],
-                          stack_entries(data, 'f', (2,)), stack_entries(data, 'c', (2,)),
-                          output_shape, depth_dim, bbox_3d_shape)
+    `root_cam[2]`, `f`, `c`; returns `(pixel (N, J, 3), cam (N, J, 3) mm)`. Computed
+    `EVAL_CHUNK` entries at a time (the same numbers, less memory traffic)."""
+    coord_hm = np.asarray(coord_hm, dtype=np.float64)
+    pixel, cam = np.empty_like(coord_hm), np.empty_like(coord_hm)
+    for start in range(0, len(data), EVAL_CHUNK):
+        part = slice(start, start + EVAL_CHUNK)
+        entries = data[part]
+        pixel[part], cam[part] = heatmap_to_cam(
+            coord_hm[part], stack_entries(entries, 'bbox', (4,)),
+            stack_entries(entries, 'root_cam', (3,))[:, 2], stack_entries(entries, 'f', (2,)),
+            stack_entries(entries, 'c', (2,)), output_shape, depth_dim, bbox_3d_shape)
+    return pixel, cam
 
 
 def heatmap_geometry(cfg):

@@ -22,6 +22,7 @@ from data.entries import check_preds, entries_root_cam, entries_to_cam, stack_en
 
 H36M_RESULT_NAME = 'bbox_root_pose_human36m_output.json'
 _MUPOTS_KEY = re.compile(r'^TS(\d+)_img_(\d+)$')
+_POSIX = osp.sep == '/' and not osp.altsep
 
 
 def pred_mat_name(dim, dataset):
@@ -30,8 +31,13 @@ def pred_mat_name(dim, dataset):
 
 
 def image_stem(img_path):
-    """File name of `img_path` without folder and extension."""
-    return osp.splitext(osp.basename(img_path))[0]
+    """File name of `img_path` without folder and extension (`osp.splitext(osp.basename())`;
+    POSIX paths with string methods: the export calls it once per image)."""
+    if not _POSIX:
+        return osp.splitext(osp.basename(img_path))[0]
+    name = img_path[img_path.rfind('/') + 1:]
+    dot = name.rfind('.')
+    return name[:dot] if dot > 0 and name[:dot].strip('.') else name
 
 
 def mupots_frame_key(seq_num, frame_idx):
@@ -40,8 +46,12 @@ def mupots_frame_key(seq_num, frame_idx):
 
 
 def mupots_key(img_path):
-    """Key of a MuPoTS image path `.../TS1/img_000000.jpg`: `<folder>_<stem>`."""
-    return osp.basename(osp.dirname(img_path)) + '_' + image_stem(img_path)
+    """Key of a MuPoTS image path `.../TS1/img_000000.jpg`: `<folder>_<stem>`
+    (`osp.basename(osp.dirname(path))`; POSIX paths with string methods)."""
+    if not _POSIX:
+        return osp.basename(osp.dirname(img_path)) + '_' + image_stem(img_path)
+    folder = img_path[:img_path.rfind('/') + 1].rstrip('/')
+    return folder[folder.rfind('/') + 1:] + '_' + image_stem(img_path)
 
 
 def parse_mupots_key(key):
@@ -64,12 +74,27 @@ def coco_key_stem(key):
     return key[len('coco_'):]
 
 
-def group_by_key(keys, arrays):
-    """`{key: stacked rows}` in order of first appearance, rows in data order."""
-    groups = {}
-    for key, row in zip(keys, arrays):
-        groups.setdefault(key, []).append(row)
-    return {key: np.stack(rows) for key, rows in groups.items()}
+def group_by_key(keys, *arrays):
+    """For each of `arrays` (rows in the order of `keys`): `{key: its rows stacked}`, keys in
+    order of first appearance, rows in data order. Returns one dict per array."""
+    first = {}
+    group = np.array([first.setdefault(k, len(first)) for k in keys], dtype=np.int64)
+    order = None                                   # None: each key's rows are together already
+    if np.any(group[1:] < group[:-1]):
+        order = np.argsort(group, kind='stable')   # grouped, data order within a group
+    bounds = np.cumsum(np.bincount(group, minlength=len(first))).tolist()
+    spans = list(zip(first, [0] + bounds[:-1], bounds))
+    out = []
+    for rows in arrays:
+        rows = np.asarray(rows) if order is None else np.asarray(rows)[order]
+        out.append({key: rows[a:b] for key, a, b in spans})
+    return out
+
+
+def image_keys(img_paths, image_key):
+    """`image_key(path)` of every path (computed once per distinct path)."""
+    known = {p: image_key(p) for p in dict.fromkeys(img_paths)}
+    return [known[p] for p in img_paths]
 
 
 def export_pose_mats(db, preds, result_dir, dataset, image_key):
@@ -85,14 +110,16 @@ def export_pose_mats(db, preds, result_dir, dataset, image_key):
     name = type(db).__name__
     print(f'{name}: evaluation start...')
     preds = check_preds(preds, len(db.data), (db.joint_num, 3), f'{name}.evaluate')
-    pixel, cam = entries_to_cam(db.data, preds[:, list(db.eval_joint)], *db.heatmap)
-    keys = [image_key(e['img_path']) for e in db.data]
-    summary = {'num_samples': len(db.data), 'num_images': len(set(keys))}
-    grouped = []
-    for dim, values in (('2d', pixel[..., :2]), ('3d', cam)):
+    joints = list(db.eval_joint)
+    if joints == list(range(len(joints))):
+        joints = slice(len(joints))            # the first joints: a view, no copy
+    pixel, cam = entries_to_cam(db.data, preds[:, joints], *db.heatmap)
+    keys = image_keys([e['img_path'] for e in db.data], image_key)
+    grouped = group_by_key(keys, pixel[..., :2], cam)
+    summary = {'num_samples': len(db.data), 'num_images': len(grouped[0])}
+    for dim, values in zip(('2d', '3d'), grouped):
         path = osp.join(result_dir, pred_mat_name(dim, dataset))
-        grouped.append(group_by_key(keys, values))
-        savemat(path, grouped[-1])
+        savemat(path, values)
         summary[f'pred_{dim}_path'] = path
         print(f'{name}: test result saved at {path}')
     return summary, grouped[0], grouped[1]

@@ -10,13 +10,13 @@ from scipy.spatial.transform import Rotation
 
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import heatmap_to_pixel, pixel2cam
-from common.utils.pose_utils import heatmap_to_cam
+from common.utils.pose_utils import cam_to_heatmap, heatmap_to_cam
 from data.joint_sets import H36M_ACTIONS
 from data.Human36M.Human36M import Human36M
 from data.MSCOCO.MSCOCO import MSCOCO
 from data.MuPoTS.MuPoTS import MuPoTS
 from main.config import Config
-from tests.synthetic_helpers import cam_to_heatmap, make_tree, perfect_predictions
+from tests.synthetic_helpers import make_tree, perfect_predictions
 
 
 @pytest.fixture(scope='module')
@@ -211,3 +211,115 @@ def test_mscoco_mat_files_are_keyed_by_image_and_use_the_rootnet_roots(cfg, gt, 
 def test_mscoco_train_split_cannot_be_evaluated(cfg, gt, tmp_path):
     with pytest.raises(PoseNetError, match='test split'):
         MSCOCO('train', cfg).evaluate(np.zeros((1, 19, 3)), str(tmp_path))
+
+
+# -- equivalence with the straightforward per-entry procedure (tool/reference.py) -----------------
+def noisy_predictions(db, seed=0):
+    rng = np.random.default_rng(seed)
+    preds = perfect_predictions(db)
+    return preds + rng.normal(0, 1.5, preds.shape)
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Evaluation batches of 5 entries, so that the tiny sets cross batch boundaries."""
+    import data.entries
+    import data.Human36M.Human36M as h36m_module
+    monkeypatch.setattr(data.entries, 'EVAL_CHUNK', 5)
+    monkeypatch.setattr(h36m_module, 'EVAL_CHUNK', 5)
+
+
+def same_json(a, b):
+    """Parsed JSON values equal with equal types, floats bit for bit."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    return np.float64(a).tobytes() == np.float64(b).tobytes() if isinstance(a, float) else a == b
+
+
+@pytest.mark.parametrize('protocol,scaled,gt_info', [(2, False, True), (2, False, False),
+                                                     (1, False, True), (1, True, True)])
+def test_human36m_evaluate_equals_the_per_entry_reference(cfg, tmp_path, small_chunks, protocol,
+                                                           scaled, gt_info, monkeypatch):
+    from tool import reference
+    monkeypatch.setattr(cfg, 'use_gt_info', gt_info)
+    db = Human36M('test', cfg, protocol=protocol, scaled_procrustes=scaled)
+    preds = noisy_predictions(db)
+    ours = db.evaluate(preds, str(tmp_path / 'ours'))
+    os.makedirs(tmp_path / 'ref')
+    errors, ref_path = reference.h36m_evaluate(db, preds, str(tmp_path / 'ref'))
+    assert ours['error'] == pytest.approx(errors.mean(), rel=1e-12)
+    ours_saved, ref_saved = (json.load(open(p)) for p in (ours['result_path'], ref_path))
+    if protocol == 2:       # the same arithmetic: the same floats
+        assert same_json(ours_saved, ref_saved)
+        assert ours['error'] == errors.mean()
+    else:                   # batched SVD: equal to ~1e-9 mm
+        assert [list(r) for r in ours_saved] == [list(r) for r in ref_saved]
+        assert same_json([{k: v for k, v in r.items() if k != 'joint_cam'} for r in ours_saved],
+                         [{k: v for k, v in r.items() if k != 'joint_cam'} for r in ref_saved])
+        np.testing.assert_allclose([r['joint_cam'] for r in ours_saved],
+                                   [r['joint_cam'] for r in ref_saved], rtol=0, atol=1e-9)
+    for name, err in ours['per_action'].items():
+        sel = [H36M_ACTIONS[e['action_idx'] - 2] == name for e in db.data]
+        assert err == pytest.approx(errors[sel].mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize('name', ['MuPoTS', 'MSCOCO'])
+def test_mat_export_equals_the_per_entry_reference(cfg, tmp_path, small_chunks, name):
+    from data.result_files import coco_key, mupots_key
+    from tool import reference
+    db = MuPoTS('test', cfg) if name == 'MuPoTS' else MSCOCO('test', cfg)
+    db.data_dir = str(tmp_path)                       # no evaluation kit: export only
+    # three copies, the last one shuffled: images of the copies interleave
+    rng = np.random.default_rng(1)
+    copies = [dict(e, img_path=e['img_path'].replace('.jpg', f'_{k}.jpg'))
+              for k in range(3) for e in db.data]
+    tail = len(db.data)
+    db.data = copies[:-tail] + [copies[-tail:][i] for i in rng.permutation(tail)]
+    preds = noisy_predictions(db) if name == 'MuPoTS' else rng.uniform(0, 60, (len(db.data), 21, 3))
+    dataset, key = ('mupots', mupots_key) if name == 'MuPoTS' else ('coco', coco_key)
+    ours = db.evaluate(preds, str(tmp_path / 'ours'))
+    os.makedirs(tmp_path / 'ref')
+    ref_2d, ref_3d = reference.export_mats(db, preds, str(tmp_path / 'ref'), dataset, key)
+    for dim, ref in (('2d', ref_2d), ('3d', ref_3d)):
+        got = scipy.io.loadmat(ours[f'pred_{dim}_path'])
+        expected = scipy.io.loadmat(str(tmp_path / 'ref' / f'preds_{dim}_kpt_{dataset}.mat'))
+        keys = [k for k in got if not k.startswith('__')]
+        assert keys == [k for k in expected if not k.startswith('__')] == list(ref)
+        for k in keys:
+            assert got[k].dtype == expected[k].dtype == np.float64
+            np.testing.assert_array_equal(got[k], expected[k])
+        # the same bytes as scipy.io.savemat, past the header's time stamp
+        with open(ours[f'pred_{dim}_path'], 'rb') as f:
+            ours_bytes = f.read()
+        with open(str(tmp_path / 'ref' / f'preds_{dim}_kpt_{dataset}.mat'), 'rb') as f:
+            assert ours_bytes[116:] == f.read()[116:]
+    assert ours['num_images'] == len(ref_2d)
+
+
+@pytest.mark.parametrize('path', [
+    'a/TS1/img_000000.jpg', '/d/TS12/img_000001.png', 'img_000000.jpg', 'TS1//img.jpg',
+    '/img.jpg', '//img.jpg', 'a/.hidden', 'a/..jpg', 'a/b.c.d', 'a/b.', 'a/.b.c', 'noext',
+    'dir.x/file', '', 'a/', 'a//', '/', 'x/y/', '...', 'a/.../b..c'])
+def test_image_keys_equal_the_os_path_definitions(path):
+    from data import result_files
+    stem = osp.splitext(osp.basename(path))[0]
+    assert result_files.image_stem(path) == stem
+    assert result_files.mupots_key(path) == osp.basename(osp.dirname(path)) + '_' + stem
+    assert result_files.coco_key(path) == 'coco_' + stem
+
+
+def test_group_by_key_keeps_first_appearance_and_data_order():
+    from data.result_files import group_by_key
+    keys = ['b', 'a', 'b', 'c', 'a', 'b']
+    values = np.arange(6.)[:, None] * [1., 10.]
+    by_key, twice = group_by_key(keys, values, 2 * values)
+    assert list(by_key) == ['b', 'a', 'c']
+    np.testing.assert_array_equal(by_key['b'], values[[0, 2, 5]])
+    np.testing.assert_array_equal(by_key['a'], values[[1, 4]])
+    np.testing.assert_array_equal(twice['c'], 2 * values[[3]])
+    together = group_by_key(['x', 'x', 'y'], values[:3])[0]       # already grouped: views
+    np.testing.assert_array_equal(together['x'], values[:2])

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from common.utils.pose_utils import (cam2pixel, fliplr_joints, get_bbox, heatmap_to_pixel,
-                                     pixel2cam, process_bbox, rigid_align, rigid_transform_3D,
-                                     similarity_transform_3D, swap_flip_pairs,
+                                     pixel2cam, process_bbox, process_bboxes, rigid_align,
+                                     rigid_transform_3D, similarity_transform_3D, swap_flip_pairs,
                                      transform_joint_to_other_db, world2cam)
 
 
@@ -84,6 +84,63 @@ def test_rigid_align_has_no_scale_by_default_and_scaled_option(cloud):
                                np.linalg.norm(cloud - cloud.mean(0), axis=1), rtol=1e-9)
     np.testing.assert_allclose(aligned.mean(0), B.mean(0), atol=1e-6)
     assert np.abs(aligned - B).max() > 10.
+
+
+def kabsch_one(A, B, scale):
+    """The straightforward single-pair alignment (the original's rigid_transform_3D, and
+    Umeyama with scale): the reference for the batched version."""
+    cA, cB = A.mean(axis=0), B.mean(axis=0)
+    U, s, Vt = np.linalg.svd((A - cA).T @ (B - cB))
+    if not scale:
+        R = Vt.T @ U.T
+        if np.linalg.det(R) < 0:
+            Vt[2] = -Vt[2]
+            R = Vt.T @ U.T
+        return A @ R.T + (cB - R @ cA)
+    D = np.eye(3)
+    if np.linalg.det(Vt.T @ U.T) < 0:
+        D[2, 2] = -1
+    R = Vt.T @ D @ U.T
+    var_A = ((A - cA) ** 2).sum()
+    k = (s * np.diag(D)).sum() / var_A if var_A > 0 else 1.0
+    return k * A @ R.T + (cB - k * R @ cA)
+
+
+@pytest.mark.parametrize('scale', [False, True])
+def test_batched_alignment_equals_the_per_pair_reference(scale):
+    rng = np.random.default_rng(5)
+    A = rng.normal(scale=300., size=(200, 17, 3))
+    B = A @ np.stack([rotation(rng.normal(size=3), rng.uniform(-180, 180))
+                      for _ in range(200)]).transpose(0, 2, 1) * rng.uniform(.8, 1.2, (200, 1, 1))
+    B += rng.normal(scale=30., size=B.shape)
+    B[::3] *= np.array([-1., 1., 1.])           # mirrored: the determinant fix is needed
+    A[7] = 5.                                   # a single point: zero variance (scale 1)
+    expected = np.stack([kabsch_one(a, b, scale) for a, b in zip(A, B)])
+    np.testing.assert_allclose(rigid_align(A, B, scale=scale), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(rigid_align(A[3], B[3], scale=scale), expected[3], atol=1e-9)
+    R = similarity_transform_3D(A, B)[1] if scale else rigid_transform_3D(A, B)[0]
+    np.testing.assert_allclose(np.linalg.det(R), 1., atol=1e-9)
+    assert rigid_align(A[:0], B[:0], scale=scale).shape == (0, 17, 3)
+
+
+def test_process_bboxes_equals_process_bbox_row_by_row():
+    rng = np.random.default_rng(3)
+    boxes = np.column_stack([rng.uniform(-300, 1100, (400, 2)), rng.uniform(-50, 600, (400, 2))])
+    boxes[::7, 2:] = rng.integers(-2, 3, (len(boxes[::7]), 2))       # tiny, empty, negative
+    boxes[1::11] = np.round(boxes[1::11])                             # integer boxes
+    special = [[np.nan, 5, 10, 10], [5, np.nan, 10, 10], [5, 5, np.nan, 10], [np.inf, 5, 10, 10],
+               [-np.inf, 5, 10, 10], [5, 5, np.inf, 10], [-0.0, -0.0, 1, 1], [999, 999, 5, 5]]
+    boxes = np.concatenate([boxes, special])
+    width, height = rng.integers(200, 1300, len(boxes)), rng.integers(200, 1300, len(boxes))
+    width[-1] = height[-1] = 1000
+    for shape in ((256, 256), (256, 192), (192, 256)):
+        got, valid = process_bboxes(boxes, width, height, shape)
+        for n in range(len(boxes)):
+            expected = process_bbox(boxes[n], width[n], height[n], shape)
+            assert valid[n] == (expected is not None), boxes[n]
+            if expected is not None:
+                assert got[n].tobytes() == expected.tobytes(), boxes[n]
+    assert valid.sum() > 100 and (~valid).sum() > 10
 
 
 # -- boxes --------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 """The tool scripts keep working: benchmark figures, quick-start settings, baseline maths."""
+import os
+
 import numpy as np
 
 from main.config import Config
@@ -72,3 +74,22 @@ def test_benchmark_times_every_pipeline_stage(capsys):
         for n in (1, 5)}
     assert all(v > 0 for v in results.values())
     assert 'pipeline on a 640x480 image' in capsys.readouterr().out
+def test_benchmark_evaluation_section_prints_every_test_set(capsys):
+    rows = benchmark.main(['--evaluation', '--eval_entries', '40', '--eval_scales', '1', '2'])
+    assert [(name, num) for name, num, _, _ in rows] == [
+        (name, num) for name in ('Human36M protocol 1', 'Human36M protocol 2', 'MuPoTS', 'MSCOCO')
+        for num in (40, 80)]
+    assert all(t_orig > 0 and t_ours > 0 for _, _, t_orig, t_ours in rows)
+    out = capsys.readouterr().out
+    assert 'entries/s' in out and 'MSCOCO' in out
+
+
+def test_benchmark_loading_section_measures_both_starts(tmp_path, capsys):
+    rows = benchmark.bench_h36m_loading(keep_dir=str(tmp_path), frames=(5,))
+    ((label, parsed, original, first, second),) = rows
+    assert (label, parsed) == ('1/280', 5 * 15 * 2 * 4 * 5)
+    # frame 0 of every sequence is kept (frame_idx % 5 == 0)
+    assert original['entries'] == first['entries'] == second['entries'] == 5 * 15 * 2 * 4
+    assert all(r['seconds'] > 0 and r['peak_mib'] >= 0 for r in (original, first, second))
+    assert len(os.listdir(tmp_path / 'h36m_5' / 'Human36M' / 'cache')) == 1
+    assert 'original s' in capsys.readouterr().out

@@ -9,6 +9,7 @@ a test).
     python tool/benchmark.py --inference_backends --device cpu     # only the backends table
     python tool/benchmark.py --inference_backends --resnet 18 --input 64   # quick
     python tool/benchmark.py --loading                        # only loading, old vs new path
+    python tool/benchmark.py --evaluation                     # only test-set evaluation
 
 Reports training samples/s, inference images/s with and without flip test, data-loading
 samples/s per worker (crop + augmentation of a generated synthetic Human36M set), and peak
@@ -24,9 +25,17 @@ float path (the copy only when occlusion paints), and the uint8 path (`RAW_UINT8
 on the device), interleaved rounds, best of each; plus the share of the JPEG decode and the
 cost of `normalise_batch` per sample on this CPU.
 With either flag only the chosen sections run.
+`--evaluation`: entries/s of `evaluate` (result files included) of every test set at 1x, 10x
+and 100x entries, against the original's per-entry procedure (`tool/reference.py`).
+`--h36m_loading`: time and peak memory of `Human36M('train', cfg)` on generated annotation-only
+trees (`tool/h36m_annotation_tree.py`) at 1/20, 1/5 (and with `--full` full) size, each in a
+fresh process, against the original's way of loading; also the second start (cache).
 """
 import argparse
+import contextlib
+import io
 import os
+import os.path as osp
 import resource
 import sys
 import tempfile
@@ -383,11 +392,25 @@ def main(argv=None):
     parser.add_argument('--loading', action='store_true',
                         help='data loading per worker: original float path vs uint8 path')
     parser.add_argument('--load_rounds', type=int, default=3)
+    parser.add_argument('--evaluation', action='store_true',
+                        help='only time evaluate() of every test set at 1x, 10x, 100x entries')
+    parser.add_argument('--eval_entries', type=int, default=3600,
+                        help='entries of the 1x evaluation (then 10x and 100x)')
+    parser.add_argument('--eval_scales', type=int, nargs='+', default=[1, 10, 100])
+    parser.add_argument('--h36m_loading', action='store_true',
+                        help='only time and measure loading Human3.6M (generated annotations)')
+    parser.add_argument('--full', action='store_true',
+                        help='--h36m_loading: also the full size (about 1 GB of files, minutes)')
+    parser.add_argument('--h36m_dir', help='--h36m_loading: keep the generated trees here')
     args = parser.parse_args(argv)
+    if args.h36m_loading:
+        return bench_h36m_loading(args.full, args.h36m_dir)
     if args.mupots_eval:
         return bench_mupots_eval()
     if args.pipeline:
         return bench_pipeline(args, torch.device(args.device))
+    if args.evaluation:
+        return bench_evaluation(args.eval_entries, args.eval_scales)
 
     device = torch.device(args.device)
     if args.threads:
@@ -586,6 +609,154 @@ def bench_pipeline(args, device, people_counts=(1, 5), img_size=(640, 480)):
         print(f'  {k:<{width_k}}  {v:10.3f}')
     return results
 
+
+def best_time(fn, repeat):
+    """Shortest wall time of `repeat` calls of `fn` (its printing silenced)."""
+    times = []
+    for _ in range(repeat):
+        with contextlib.redirect_stdout(io.StringIO()):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def evaluation_cases(tmp):
+    """`[(name, db, preds, ours, original)]`: the test sets on a small generated tree with
+    noisy predictions; `ours(db, preds, out)` / `original(...)` evaluate them."""
+    import numpy as np
+    from common.utils.pose_utils import cam_to_heatmap
+    from data.entries import stack_entries
+    from data.Human36M.Human36M import Human36M
+    from data.MSCOCO.MSCOCO import MSCOCO
+    from data.MuPoTS.MuPoTS import MuPoTS
+    from data.result_files import coco_key, mupots_key
+    from main.config import Config
+    from tool import reference
+    from tool.synthetic_data import generate
+
+    generate(tmp, datasets=['Human36M', 'MSCOCO', 'MuPoTS'], seed=0, img_size=64, num_images=8,
+             num_sequences=4, num_frames=4, h36m_subjects=(9, 11), h36m_actions=4,
+             h36m_cameras=4, h36m_frames=(0, 64, 128))
+    cfg = Config().update(data_dir=tmp)
+    rng = np.random.default_rng(0)
+
+    def noisy(db):
+        """Ground truth in heatmap space plus 1.5 bins of noise (COCO: anywhere)."""
+        coord = cam_to_heatmap(np.stack([e['joint_cam'] for e in db.data]),
+                               stack_entries(db.data, 'bbox', (4,)),
+                               stack_entries(db.data, 'root_cam', (3,))[:, 2],
+                               stack_entries(db.data, 'f', (2,)),
+                               stack_entries(db.data, 'c', (2,)), *db.heatmap)
+        preds = rng.uniform(0, 32, (len(db.data), db.joint_num, 3))
+        if type(db).__name__ != 'MSCOCO':
+            preds[:, :coord.shape[1]] = coord + rng.normal(0, 1.5, coord.shape)
+        return preds
+
+    cases = []
+    for protocol in (1, 2):
+        db = Human36M('test', cfg, protocol=protocol)
+        cases.append((f'Human36M protocol {protocol}', db, noisy(db),
+                      lambda d, p, out: d.evaluate(p, out), reference.h36m_evaluate))
+    for cls, name, key in ((MuPoTS, 'mupots', mupots_key), (MSCOCO, 'coco', coco_key)):
+        db = cls('test', cfg)
+        db.data_dir = osp.join(tmp, 'no_kit')     # MuPoTS: export only (3DPCK: --mupots_eval)
+        cases.append((cls.__name__, db, noisy(db), lambda d, p, out: d.evaluate(p, out),
+                      lambda d, p, out, name=name, key=key:
+                      reference.export_mats(d, p, out, name, key)))
+    return cases
+
+
+def replicate(data, preds, num, rename):
+    """`(entries, preds)` of `num` entries: `data` repeated; with `rename` (multi-person sets)
+    the copies get their own images (`<stem>_<copy>`), so people per image stay as generated."""
+    import numpy as np
+    idx = np.arange(num) % len(data)
+    if not rename:
+        return [data[i] for i in idx], preds[idx]
+    copies = []
+    for n, i in enumerate(idx.tolist()):
+        e, copy = data[i], n // len(data)
+        stem, ext = osp.splitext(e['img_path'])
+        copies.append(dict(e, img_path=f'{stem}_{copy}{ext}') if copy else e)
+    return copies, preds[idx]
+
+
+def bench_evaluation(base=3600, scales=(1, 10, 100)):
+    """Seconds and entries/s of `evaluate` (result files written) for every test set at
+    `base * scale` entries, ours against the original's per-entry procedure. Prints a table."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = osp.join(tmp, 'result')
+        os.makedirs(out)
+        for name, db, preds, ours, original in evaluation_cases(osp.join(tmp, 'data')):
+            full = db.data
+            for scale in scales:
+                db.data, p = replicate(full, preds, base * scale, name[:5] != 'Human')
+                repeat = 3 if scale * base <= 40000 else 2      # best of: the machine is shared
+                t_ours = best_time(lambda: ours(db, p, out), repeat)
+                t_orig = best_time(lambda: original(db, p, out), repeat)
+                rows.append((name, len(db.data), t_orig, t_ours))
+            db.data = full
+    print('evaluate() with result files; original = per-entry loop + json.dump / '
+          'scipy.io.savemat (tool/reference.py)')
+    print(f'  {"test set":<20} {"entries":>8} {"original s":>11} {"entries/s":>10} '
+          f'{"ours s":>8} {"entries/s":>10} {"speed-up":>8}')
+    for name, num, t_orig, t_ours in rows:
+        print(f'  {name:<20} {num:>8} {t_orig:>11.3f} {num / t_orig:>10.0f} {t_ours:>8.3f} '
+              f'{num / t_ours:>10.0f} {t_orig / t_ours:>7.1f}x')
+    return rows
+
+
+LOAD_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from tool.h36m_annotation_tree import measure_load
+print(json.dumps(measure_load(*sys.argv[2:])))
+"""
+
+
+def bench_h36m_loading(full=False, keep_dir=None, frames=(70, 280)):
+    """Time and peak memory of loading the Human3.6M training set (protocol 2) of generated
+    annotation-only trees with `frames` frames per sequence (1,400: the real size; `full` adds
+    it): the original's way and ours (first start, second start from the cache), each in a
+    fresh process. Trees are kept in `keep_dir` when given. Prints a table; returns its rows."""
+    import json
+    import shutil
+    import subprocess
+    from data.Human36M.Human36M import PROTOCOL_SUBJECTS
+    from tool.h36m_annotation_tree import write_tree
+
+    def run(data_dir, how):
+        root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+        out = subprocess.run([sys.executable, '-c', LOAD_SCRIPT, root, data_dir, how],
+                             check=True, capture_output=True, text=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for num in list(frames) + ([1400] if full else []):
+            data_dir = osp.join(keep_dir or tmp, f'h36m_{num}')
+            if not osp.isdir(osp.join(data_dir, 'Human36M')):
+                write_tree(data_dir, frames=num)
+            shutil.rmtree(osp.join(data_dir, 'Human36M', 'cache'), ignore_errors=True)
+            label = 'full' if num == 1400 else (f'1/{1400 // num}' if 1400 % num == 0 else
+                                                f'{num} fr')
+            parsed = len(PROTOCOL_SUBJECTS[2]['train']) * 15 * 2 * 4 * num
+            rows.append((label, parsed) + tuple(run(data_dir, how)
+                                                 for how in ('original', 'ours', 'ours')))
+    print("Human36M('train') protocol 2 of generated annotations; each in a fresh process; "
+          "MiB = peak RSS above the RSS before loading")
+    print(f'  {"size":<5} {"parsed":>8} {"entries":>8} {"original s":>10} {"MiB":>6} '
+          f'{"ours s":>7} {"MiB":>6} {"2nd start s":>11} {"MiB":>6} {"faster":>6} '
+          f'{"lighter":>7}')
+    for label, parsed, orig, first, second in rows:
+        print(f'  {label:<5} {parsed:>8} {first["entries"]:>8} {orig["seconds"]:>10.2f} '
+              f'{orig["peak_mib"]:>6.0f} {first["seconds"]:>7.2f} {first["peak_mib"]:>6.0f} '
+              f'{second["seconds"]:>11.3f} {second["peak_mib"]:>6.0f} '
+              f'{orig["seconds"] / first["seconds"]:>5.1f}x '
+              f'{orig["peak_mib"] / max(first["peak_mib"], 1e-3):>6.1f}x')
+    return rows
 
 if __name__ == '__main__':
     main()

@@ -10,6 +10,18 @@ import os
 import os.path as osp
 import re
 import secrets
+import struct
+import sys
+import time
+
+import numpy as np
+
+try:
+    import orjson           # the fast JSON encoder (requirements.txt); json.dump without it
+except ImportError:         # pragma: no cover
+    orjson = None
+
+_FLOAT64 = np.dtype(np.float64)     # native byte order
 
 # temporary files are '.<target name>.<8 random characters>.tmp' next to the target
 # (8 lower-case letters, digits or '_': our own names and tempfile.mkstemp's of older versions)
@@ -72,9 +84,57 @@ def remove_stale_temp_files(folder, pattern='*'):
     return removed
 
 
+def _plain(obj):
+    """numpy arrays and scalars as the lists and numbers of their `.tolist()` (JSON `default`)."""
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return obj.tolist()
+    raise TypeError(f'Object of type {type(obj).__name__} is not JSON serializable')
+
+
+def _fast_json(obj):
+    """`obj` as JSON bytes from orjson when they parse to what `json.dump` would have written,
+    else None: no NaN / inf (orjson writes null for them, so any null falls back), ASCII only
+    (json escapes the rest), string keys, integers within 64 bits, no dates or dataclasses."""
+    if orjson is None:
+        return None
+    try:
+        data = orjson.dumps(obj, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY |
+                            orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
+    except TypeError:
+        return None
+    return data if b'null' not in data and data.isascii() else None
+
+
+def _write_fast(f, obj, chunk=4096):
+    """Write `obj` to binary file `f` with orjson (a long list `chunk` items at a time, so no
+    second copy of the whole file is held); False when `json.dump` must write it instead."""
+    if not (isinstance(obj, list) and len(obj) > chunk):
+        data = _fast_json(obj)
+        return data is not None and f.write(data) is not None
+    f.write(b'[')
+    for start in range(0, len(obj), chunk):
+        data = _fast_json(obj[start:start + chunk])
+        if data is None:
+            return False
+        f.write(data[1:-1] if start == 0 else b',' + data[1:-1])
+    return f.write(b']') is not None
+
+
 def write_json(path, obj, **kwargs):
-    """Write `obj` as JSON to `path` atomically."""
+    """Write `obj` as JSON to `path` atomically.
+
+    numpy arrays and scalars may appear anywhere in `obj`; they are written as their `.tolist()`
+    would be (float64 values exactly, as shortest round-trip decimals; float32 / float16 arrays
+    as the shortest decimals of their own precision). Without keyword arguments the fast encoder (orjson) writes compact JSON that parses
+    to the same objects as `json.dump` would; whatever it would write differently goes through
+    `json.dump`, as does every call with keyword arguments (`indent`, `separators`, ...).
+    """
     with atomic_path(path) as tmp:
+        if not kwargs:
+            with open(tmp, 'wb') as f:
+                if _write_fast(f, obj):
+                    return
+        kwargs.setdefault('default', _plain)
         with open(tmp, 'w') as f:
             json.dump(obj, f, **kwargs)
 
@@ -86,12 +146,65 @@ def write_text(path, text):
             f.write(text)
 
 
+def _mat5_layout(shape, name_len):
+    """`(prefix, suffix)` bytes of a MAT 5 float64 variable of `shape` whose name has
+    `name_len` characters: the element is `prefix + name + suffix + column-major values`.
+    miMATRIX tag, array flags (mxDOUBLE_CLASS, nzmax 0), int32 dimensions, the name (miINT8; a
+    small element up to 4 bytes), the values' miDOUBLE tag; every part padded to 8 bytes.
+    None where the fast writer does not apply (under 2 dimensions, no values, no name)."""
+    ndim = len(shape)
+    if ndim < 2 or 0 in shape or name_len == 0:
+        return None
+    size = 8 * int(np.prod(shape))
+    dims = struct.pack(f'<II{ndim}i{4 * (ndim % 2)}x', 5, 4 * ndim, *shape)
+    if name_len <= 4:
+        name_tag, name_room = struct.pack('<I', name_len << 16 | 1), 4
+    else:
+        name_tag, name_room = struct.pack('<II', 1, name_len), -(-name_len // 8) * 8
+    length = 16 + len(dims) + len(name_tag) + name_room + 8 + size
+    return (struct.pack('<IIIIII', 14, length, 6, 8, 6, 0) + dims + name_tag,
+            bytes(name_room - name_len) + struct.pack('<II', 9, size))
+
+
+def _write_mat5(f, variables, chunk=2048):
+    """Write to binary file `f` the bytes `scipy.io.savemat(f, variables)` writes (MAT 5,
+    uncompressed, little-endian), `chunk` variables at a time; returns False as soon as a name
+    is not a non-empty ASCII string (or starts with '_') or a value not a native float64 array
+    of at least 2 dimensions holding at least one value (and on big-endian machines): then
+    `f` holds an unfinished file for the caller to rewrite."""
+    if sys.byteorder != 'little':
+        return False
+    f.write(f'MATLAB 5.0 MAT-file Platform: {os.name}, Created on: {time.asctime()}'
+            .encode('latin1').ljust(116, b'\0')[:116] + bytes(8) + b'\x00\x01IM')
+    parts, layouts = [], {}
+    for name, value in variables.items():
+        if not (type(value) is np.ndarray and value.dtype is _FLOAT64 and type(name) is str and
+                name.isascii() and name[:1] != '_'):
+            return False
+        layout = layouts.get((value.shape, len(name)))
+        if layout is None:
+            layout = layouts[value.shape, len(name)] = _mat5_layout(value.shape, len(name))
+            if layout is None:
+                return False
+        parts.append(layout[0] + name.encode() + layout[1])
+        parts.append(value.tobytes('F'))
+        if len(parts) >= 2 * chunk:
+            f.write(b''.join(parts))
+            parts.clear()
+    f.write(b''.join(parts))
+    return True
+
+
 def savemat(path, variables):
-    """`scipy.io.savemat(path, variables)` atomically."""
-    import scipy.io
+    """`scipy.io.savemat(path, variables)` atomically; float64 arrays (the result files) are
+    written directly, in the same bytes, without scipy's per-variable overhead."""
     with atomic_path(path) as tmp:
         with open(tmp, 'wb') as f:
-            scipy.io.savemat(f, variables)
+            if not _write_mat5(f, variables):
+                import scipy.io
+                f.seek(0)
+                f.truncate()
+                scipy.io.savemat(f, variables)
 
 
 def torch_save(path, obj):

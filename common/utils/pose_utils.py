@@ -50,22 +50,30 @@ def world2cam(world_coord, R, t):
     return world_coord @ R.T + t
 
 
+def _swap(M):
+    """Transpose of the last two axes (a stack of matrices)."""
+    return np.swapaxes(M, -1, -2)
+
+
 def rigid_transform_3D(A, B):
-    """Rotation `R` (3, 3) and translation `t` (3,) that best move points `A` onto `B`.
+    """Rotation `R` and translation `t` that best move points `A` onto `B`.
 
     Kabsch without scale (the original's "PA MPJPE" is this rigid alignment): `B ~ A @ R.T + t`.
+    `A, B`: `(J, 3)` or stacks `(..., J, 3)`; returns `R (..., 3, 3)`, `t (..., 3)`. A rotation,
+    never a reflection: where `det(V U^T) < 0` the last row of `V^T` is negated.
     """
     A = np.asarray(A, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
-    centroid_A = A.mean(axis=0)
-    centroid_B = B.mean(axis=0)
-    H = (A - centroid_A).T @ (B - centroid_B)
+    centroid_A = A.mean(axis=-2)
+    centroid_B = B.mean(axis=-2)
+    H = _swap(A - centroid_A[..., None, :]) @ (B - centroid_B[..., None, :])
     U, s, Vt = np.linalg.svd(H)
-    R = Vt.T @ U.T
-    if np.linalg.det(R) < 0:
-        Vt[2] = -Vt[2]
-        R = Vt.T @ U.T
-    t = centroid_B - R @ centroid_A
+    R = _swap(Vt) @ _swap(U)
+    flip = np.linalg.det(R) < 0
+    if np.any(flip):
+        Vt[flip, 2] = -Vt[flip, 2]
+        R[flip] = _swap(Vt[flip]) @ _swap(U[flip])
+    t = centroid_B - (R @ centroid_A[..., None])[..., 0]
     return R, t
 
 
@@ -73,32 +81,37 @@ def similarity_transform_3D(A, B):
     """Scale `s`, rotation `R` and translation `t` with `B ~ s * A @ R.T + t` (Umeyama).
 
     The scaled Procrustes alignment most papers call PA-MPJPE; offered as an option.
+    `A, B`: `(J, 3)` or stacks `(..., J, 3)`; returns `s (...)`, `R (..., 3, 3)`, `t (..., 3)`
+    (`s = 1` where `A` is a single point).
     """
     A = np.asarray(A, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
-    centroid_A = A.mean(axis=0)
-    centroid_B = B.mean(axis=0)
-    A0 = A - centroid_A
-    B0 = B - centroid_B
-    U, s, Vt = np.linalg.svd(A0.T @ B0)
-    D = np.eye(3)
-    if np.linalg.det(Vt.T @ U.T) < 0:
-        D[2, 2] = -1
-    R = Vt.T @ D @ U.T
-    var_A = (A0 ** 2).sum()
-    scale = (s * np.diag(D)).sum() / var_A if var_A > 0 else 1.0
-    t = centroid_B - scale * R @ centroid_A
-    return scale, R, t
+    centroid_A = A.mean(axis=-2)
+    centroid_B = B.mean(axis=-2)
+    A0 = A - centroid_A[..., None, :]
+    B0 = B - centroid_B[..., None, :]
+    U, s, Vt = np.linalg.svd(_swap(A0) @ B0)
+    d = np.ones(s.shape)                                  # diag(D)
+    d[..., 2] = np.where(np.linalg.det(_swap(Vt) @ _swap(U)) < 0, -1., 1.)
+    R = _swap(Vt) @ (d[..., :, None] * _swap(U))          # V D U^T
+    var_A = (A0 ** 2).sum(axis=(-2, -1))
+    with np.errstate(divide='ignore', invalid='ignore'):
+        scale = np.where(var_A > 0, (s * d).sum(axis=-1) / var_A, 1.0)
+    t = centroid_B - scale[..., None] * (R @ centroid_A[..., None])[..., 0]
+    return scale[()], R, t
 
 
 def rigid_align(A, B, scale=False):
-    """`A` `(J, 3)` moved onto `B` by the best rotation and translation (and scale if asked)."""
+    """`A` moved onto `B` by the best rotation and translation (and scale if asked).
+
+    `A, B`: `(J, 3)` or stacks `(..., J, 3)` aligned pair by pair (batched SVD).
+    """
     A = np.asarray(A, dtype=np.float64)
     if scale:
         s, R, t = similarity_transform_3D(A, B)
-        return s * A @ R.T + t
+        return (np.asarray(s)[..., None, None] * A) @ _swap(R) + t[..., None, :]
     R, t = rigid_transform_3D(A, B)
-    return A @ R.T + t
+    return A @ _swap(R) + t[..., None, :]
 
 
 def get_bbox(joint_img):
@@ -145,6 +158,42 @@ def process_bbox(bbox, img_width, img_height, input_shape):
     w *= 1.25
     h *= 1.25
     return np.array([c_x - w / 2., c_y - h / 2., w, h], dtype=np.float64)
+
+
+def process_bboxes(bbox, img_width, img_height, input_shape):
+    """`process_bbox` of many boxes at once: `bbox (N, 4)`, image sizes `(N,)` (or one for all).
+
+    Returns `(boxes (N, 4) float64, valid (N,) bool)`; where `valid` is False `process_bbox`
+    returns None (that row is then meaningless). The same float64 operations in the same order
+    as `process_bbox`, with Python's `max`/`min` semantics (`max(0., nan)` is 0.), so each
+    valid row equals `process_bbox` of that box exactly.
+    """
+    x, y, w, h = np.asarray(bbox, dtype=np.float64).reshape(-1, 4).T
+    right = np.asarray(img_width, dtype=np.float64) - 1.
+    bottom = np.asarray(img_height, dtype=np.float64) - 1.
+
+    def py_max(a, b):                # max(a, b): b only when b > a
+        return np.where(b > a, b, a)
+
+    def py_min(a, b):                # min(a, b): b only when b < a
+        return np.where(b < a, b, a)
+
+    with np.errstate(invalid='ignore', over='ignore'):      # as Python floats: no warnings
+        x1 = py_max(0., x)
+        y1 = py_max(0., y)
+        x2 = py_min(right, x1 + py_max(0., w - 1.))
+        y2 = py_min(bottom, y1 + py_max(0., h - 1.))
+        valid = (w * h > 0) & (x2 >= x1) & (y2 >= y1)
+        w, h = x2 - x1, y2 - y1
+        c_x = x1 + w / 2.
+        c_y = y1 + h / 2.
+        aspect_ratio = input_shape[1] / input_shape[0]
+        wider, taller = w > aspect_ratio * h, w < aspect_ratio * h
+        w, h = np.where(taller, h * aspect_ratio, w), np.where(wider, w / aspect_ratio, h)
+        w = w * 1.25
+        h = h * 1.25
+        boxes = np.stack([c_x - w / 2., c_y - h / 2., w, h], axis=1)
+    return boxes, valid
 
 
 def transform_joint_to_other_db(src_joint, src_name, dst_name):
@@ -225,6 +274,23 @@ def heatmap_to_cam(coord_hm, bbox, root_depth, f, c, output_shape, depth_dim, bb
     return pixel, pixel2cam(pixel, f, c)
 
 
+def cam_to_heatmap(joint_cam, bbox, root_depth, f, c, output_shape, depth_dim, bbox_3d_shape):
+    """Inverse of `heatmap_to_cam`: camera joints `(N, J, 3)` mm -> heatmap space `(N, J, 3)`.
+
+    What a perfect network would output for these joints in these crops (used to check
+    evaluation, and to turn ground truth into predictions).
+    """
+    h_out, w_out = output_shape
+    joint_cam = np.asarray(joint_cam, dtype=np.float64).reshape(-1, *np.shape(joint_cam)[-2:])
+    bbox, root_depth, f, c = _per_sample(bbox, root_depth, f, c)
+    pixel = cam2pixel(joint_cam, f, c)
+    coord = np.empty_like(joint_cam)
+    coord[..., 0] = (pixel[..., 0] - bbox[..., 0]) / bbox[..., 2] * w_out
+    coord[..., 1] = (pixel[..., 1] - bbox[..., 1]) / bbox[..., 3] * h_out
+    coord[..., 2] = ((pixel[..., 2] - root_depth) / (bbox_3d_shape[0] / 2.) + 1.) / 2. * depth_dim
+    return coord
+
+
 def root_relative_errors(pred_cam, gt_cam, root_idx, eval_joint, align=None):
     """Per-joint 3D errors after root alignment (and optional Procrustes alignment).
 
@@ -239,9 +305,8 @@ def root_relative_errors(pred_cam, gt_cam, root_idx, eval_joint, align=None):
     gt_rel = np.asarray(gt_cam, dtype=np.float64)
     pred_rel = pred_rel - pred_rel[:, root_idx:root_idx + 1]
     gt_rel = gt_rel - gt_rel[:, root_idx:root_idx + 1]
-    if align is not None:
-        pred_rel = np.stack([rigid_align(p, g, scale=(align == 'scaled'))
-                             for p, g in zip(pred_rel, gt_rel)]).reshape(pred_rel.shape)
+    if align is not None and len(pred_rel):
+        pred_rel = rigid_align(pred_rel, gt_rel, scale=(align == 'scaled'))
     eval_joint = list(eval_joint)
     pred_rel, gt_rel = pred_rel[:, eval_joint], gt_rel[:, eval_joint]
     return np.linalg.norm(pred_rel - gt_rel, axis=-1), pred_rel, gt_rel
