@@ -44,7 +44,7 @@ def main(argv=None):
     cfg_items = small_model_cfg(data_dir, args.out, args.epochs, input_size=args.input_size,
                                 batch_size=args.batch_size, lr=args.lr,
                                 depth_dim=args.depth_dim)
-    train(cfg_items + ['trainset_2d=[]'], progress=not args.no_progress)
+    train(cfg_items + ['trainset_2d=[]'], progress=not args.no_progress, seed=args.seed)
     metrics = test(cfg_items, args.epochs - 1, progress=not args.no_progress)
     minutes = (time.time() - start) / 60
     ratio = baseline / metrics['error']

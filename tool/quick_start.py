@@ -21,17 +21,20 @@ from main.config import ROOT_DIR
 
 DEFAULT_OUT = osp.join(ROOT_DIR, 'output', 'quick_start')
 # the synthetic Human36M and the schedule of the quick start (a few minutes on 2 CPU cores)
-QUICK = {'actions': 6, 'frames': 400, 'epochs': 5, 'lr': 0.001}
+QUICK = {'actions': 6, 'frames': 400, 'epochs': 6, 'lr': 0.001}
 
 
 def small_model_cfg(data_dir, output_dir, epochs, input_size=64, batch_size=16, num_thread=2,
-                    lr=0.002, depth_dim=32):
-    """`--cfg` items of the small CPU model (ResNet-18, random init, no 2D set)."""
+                    lr=0.002, depth_dim=32, lr_dec_epoch=None):
+    """`--cfg` items of the small CPU model (ResNet-18, random init); the lr drops once, at
+    `lr_dec_epoch` (default two epochs before the end)."""
     return [
         'resnet_type=18', 'pretrained_backbone=False',
         f'input_shape=({input_size}, {input_size})', f'depth_dim={depth_dim}',
         f'batch_size={batch_size}', f'test_batch_size={batch_size}', f'num_thread={num_thread}',
-        f'end_epoch={epochs}', f'lr_dec_epoch=[{max(1, epochs - 2)}]', f'lr={lr}',
+        f'end_epoch={epochs}',
+        f'lr_dec_epoch=[{max(1, epochs - 2) if lr_dec_epoch is None else lr_dec_epoch}]',
+        f'lr={lr}',
         f'data_dir={data_dir}', f'output_dir={output_dir}',
     ]
 
@@ -69,12 +72,16 @@ def generate_data(data_dir, datasets, **options):
     generate(data_dir, datasets=list(datasets), **options)
 
 
-def train(cfg_items, progress=True):
+def train(cfg_items, progress=True, seed=0):
     """`main/train.py` in a fresh run (`--overwrite`: a run of the quick start replaces the
-    previous one in its own folder)."""
+    previous one in its own folder). It runs in this process, seeded with `seed` (weights,
+    shuffling and the data-loader workers' augmentation), so a run repeats on the same machine."""
+    import torch
     from main import train as train_main
     argv = ['--overwrite', '--cfg', *cfg_items] + ([] if progress else ['--no_progress'])
     show('main/train.py', argv)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
     return train_main.main(argv)
 
 
@@ -154,8 +161,9 @@ def main(argv=None):
     generate_data(data_dir, ('Human36M',), seed=args.seed, h36m_actions=QUICK['actions'],
                   h36m_cameras=2, h36m_frames=frames)
     baseline, n_train, n_test = mean_pose_baseline(data_dir)
-    cfg_items = small_model_cfg(data_dir, args.out, args.epochs, lr=QUICK['lr'])
-    train(cfg_items + ['trainset_2d=[]'], progress=not args.no_progress)
+    cfg_items = small_model_cfg(data_dir, args.out, args.epochs, lr=QUICK['lr'],
+                                lr_dec_epoch=args.epochs - 1)
+    train(cfg_items + ['trainset_2d=[]'], progress=not args.no_progress, seed=args.seed)
     metrics = test(cfg_items, args.epochs - 1, progress=not args.no_progress)
     ratio = baseline / metrics['error']
     print(f"\nQuick start done in {(time.time() - start) / 60:.1f} min ({n_train} training / "
