@@ -21,7 +21,7 @@ from common.utils.snapshot import save_snapshot  # noqa: E402
 from data import joint_sets  # noqa: E402
 from main import test as test_main  # noqa: E402
 from main.config import Config  # noqa: E402
-from main.onnx_backend import OnnxNetwork, export_onnx  # noqa: E402
+from main.onnx_backend import OnnxNetwork  # noqa: E402
 from main.pipeline import Pipeline  # noqa: E402
 from main.predictor import (PoseNetPredictor, RootNetPredictor, onnx_cache_path,  # noqa: E402
                             posenet_settings, resolve_backend, rootnet_settings)

@@ -4,7 +4,7 @@ import os
 import numpy as np
 
 from main.config import Config
-from tool import benchmark, learning_check, quick_start
+from tool import benchmark, quick_start
 from tool.synthetic_data import generate
 
 
@@ -93,3 +93,11 @@ def test_benchmark_loading_section_measures_both_starts(tmp_path, capsys):
     assert all(r['seconds'] > 0 and r['peak_mib'] >= 0 for r in (original, first, second))
     assert len(os.listdir(tmp_path / 'h36m_5' / 'Human36M' / 'cache')) == 1
     assert 'original s' in capsys.readouterr().out
+
+
+def test_learning_check_command_line_parses(capsys):
+    import pytest
+    from tool import learning_check
+    with pytest.raises(SystemExit) as e:
+        learning_check.main(['--help'])
+    assert e.value.code == 0 and '--epochs' in capsys.readouterr().out

@@ -556,7 +556,7 @@ def bench_pipeline(args, device, people_counts=(1, 5), img_size=(640, 480)):
     from common.nets.detector import PersonDetector
     from common.nets.posenet import get_pose_net
     from common.nets.rootnet import get_root_net
-    from data.joint_sets import MUCO_FLIP_PAIRS, MUCO_JOINTS, MUCO_SKELETON
+    from data.joint_sets import MUCO_JOINTS, MUCO_SKELETON
     from main.config import Config
     from main.pipeline import Pipeline
     from main.predictor import PoseNetPredictor, RootNetPredictor

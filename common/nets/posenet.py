@@ -6,14 +6,12 @@ coordinates `(B, J, 3)` as `(x, y, z)` in heatmap units (`x in [0, W_out-1]`, `z
 The deconv stack, the head initialisation, `soft_argmax` and `coord_loss` live in
 `common/nets/layers.py` (shared with RootNet) and are re-exported here.
 """
-import torch
 import torch.nn as nn
 
 from common.nets.layers import coord_loss, init_head_weights, make_deconv_layers, soft_argmax
 from common.nets.resnet import ResNetBackbone
 
-__all__ = ['HeadNet', 'ResPoseNet', 'coord_loss', 'flip_back', 'get_pose_net', 'predict',
-           'soft_argmax']
+__all__ = ['HeadNet', 'ResPoseNet', 'coord_loss', 'flip_back', 'get_pose_net', 'soft_argmax']
 
 
 class HeadNet(nn.Module):
