@@ -26,8 +26,8 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--actions', type=int, default=6, help='Human36M actions per subject')
     parser.add_argument('--frames', type=int, default=400,
-                        help='frame indices 0..N-1 of every sequence (training keeps % 5, '
-                             'testing % 64)')
+                        help='frame indices 0..N-1 of every sequence (training keeps %% 5, '
+                             'testing %% 64)')
     parser.add_argument('--batch_size', type=int, default=16)
     parser.add_argument('--lr', type=float, default=0.001)
     parser.add_argument('--depth_dim', type=int, default=32)
