@@ -6,6 +6,7 @@ from common.utils.pose_utils import (cam2pixel, fliplr_joints, get_bbox, heatmap
                                      pixel2cam, process_bbox, process_bboxes, rigid_align,
                                      rigid_transform_3D, similarity_transform_3D, swap_flip_pairs,
                                      transform_joint_to_other_db, world2cam)
+from tool.reference import align_one   # the straightforward single-pair alignment
 
 
 def rotation(axis, deg):
@@ -86,26 +87,6 @@ def test_rigid_align_has_no_scale_by_default_and_scaled_option(cloud):
     assert np.abs(aligned - B).max() > 10.
 
 
-def kabsch_one(A, B, scale):
-    """The straightforward single-pair alignment (the original's rigid_transform_3D, and
-    Umeyama with scale): the reference for the batched version."""
-    cA, cB = A.mean(axis=0), B.mean(axis=0)
-    U, s, Vt = np.linalg.svd((A - cA).T @ (B - cB))
-    if not scale:
-        R = Vt.T @ U.T
-        if np.linalg.det(R) < 0:
-            Vt[2] = -Vt[2]
-            R = Vt.T @ U.T
-        return A @ R.T + (cB - R @ cA)
-    D = np.eye(3)
-    if np.linalg.det(Vt.T @ U.T) < 0:
-        D[2, 2] = -1
-    R = Vt.T @ D @ U.T
-    var_A = ((A - cA) ** 2).sum()
-    k = (s * np.diag(D)).sum() / var_A if var_A > 0 else 1.0
-    return k * A @ R.T + (cB - k * R @ cA)
-
-
 @pytest.mark.parametrize('scale', [False, True])
 def test_batched_alignment_equals_the_per_pair_reference(scale):
     rng = np.random.default_rng(5)
@@ -115,7 +96,7 @@ def test_batched_alignment_equals_the_per_pair_reference(scale):
     B += rng.normal(scale=30., size=B.shape)
     B[::3] *= np.array([-1., 1., 1.])           # mirrored: the determinant fix is needed
     A[7] = 5.                                   # a single point: zero variance (scale 1)
-    expected = np.stack([kabsch_one(a, b, scale) for a, b in zip(A, B)])
+    expected = np.stack([align_one(a, b, scale) for a, b in zip(A, B)])
     np.testing.assert_allclose(rigid_align(A, B, scale=scale), expected, rtol=0, atol=1e-9)
     np.testing.assert_allclose(rigid_align(A[3], B[3], scale=scale), expected[3], atol=1e-9)
     R = similarity_transform_3D(A, B)[1] if scale else rigid_transform_3D(A, B)[0]
