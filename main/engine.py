@@ -29,7 +29,8 @@ from data.multiple_datasets import MultipleDatasets
 from data.registry import build_dataset
 from main.config import check_resume
 from main.predictor import (PoseNetPredictor, RootNetPredictor, autocast_context,
-                            check_joint_count, posenet_settings, read_snapshot)
+                            check_joint_count, posenet_settings, read_snapshot,
+                            rootnet_settings)
 
 
 def format_duration(seconds):
@@ -240,7 +241,7 @@ class Trainer(Base):
             raise self.diverged(f'the weights became NaN/inf during epoch {epoch}')
         if self.is_main:
             if self.rootnet:
-                settings = dict(self.cfg.model_settings(), network='RootNet')
+                settings = rootnet_settings(self.cfg)
             else:
                 settings = posenet_settings(self.cfg, self.joints.joints_name,
                                             self.joints.flip_pairs, self.joints.skeleton)

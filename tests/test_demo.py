@@ -23,7 +23,7 @@ from common.utils.snapshot import save_snapshot
 from data.detections import read_bbox_root, read_detections, select_image, write_bbox_root
 from data.MuCo.MuCo import MuCo
 from main.config import cfg
-from main.predictor import posenet_settings
+from main.predictor import posenet_settings, rootnet_settings
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL_CFG = ['resnet_type=18', 'pretrained_backbone=False', 'input_shape=(64, 64)']
@@ -62,7 +62,7 @@ def rootnet(tmp_path, small_cfg):
     torch.manual_seed(1)
     model = get_root_net(small_cfg, True)
     return str(save_snapshot(str(tmp_path / 'rootnet.pth.tar'), 2, model, None,
-                             dict(small_cfg.model_settings(), network='RootNet')))
+                             rootnet_settings(small_cfg)))
 
 
 class StubDetector:

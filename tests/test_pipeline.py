@@ -14,7 +14,7 @@ from common.utils.snapshot import save_snapshot
 from data.joint_sets import MUCO_FLIP_PAIRS, MUCO_JOINTS, MUCO_SKELETON
 from main.config import Config
 from main.pipeline import Pipeline, camera_distance_prior, default_camera, process_boxes
-from main.predictor import PoseNetPredictor, RootNetPredictor, posenet_settings
+from main.predictor import PoseNetPredictor, RootNetPredictor, posenet_settings, rootnet_settings
 
 IMG_W, IMG_H = 320, 240
 BLACK = np.zeros((IMG_H, IMG_W, 3), np.uint8)
@@ -239,7 +239,7 @@ def test_from_files_takes_each_networks_settings_from_its_snapshot(tmp_path):
     root_cfg = Config().update(resnet_type=18, pretrained_backbone=False, input_shape=(96, 64))
     root = get_root_net(root_cfg, True)
     root_path = save_snapshot(str(tmp_path / 'root.pth.tar'), 5, root, None,
-                              dict(root_cfg.model_settings(), network='RootNet'))
+                              rootnet_settings(root_cfg))
     pipeline = Pipeline.from_files(Config(), pose_path, root_path)
     assert pipeline.posenet.input_shape == (64, 64) and pipeline.posenet.depth_dim == 16
     assert pipeline.rootnet.input_shape == (96, 64) and pipeline.posenet.epoch == 3
