@@ -411,7 +411,8 @@ def root_target(data, root_idx):
     read one, else the joint's)."""
     joint_img = np.asarray(data['joint_img'], dtype=np.float64)
     depth = float(data['root_cam'][2]) if 'root_cam' in data else 0.
-    vis = data.get('root_vis', np.asarray(data['joint_vis'], dtype=np.float64).reshape(-1)[root_idx])
+    vis = data.get('root_vis',
+                   np.asarray(data['joint_vis'], dtype=np.float64).reshape(-1)[root_idx])
     return (np.array([joint_img[root_idx, 0], joint_img[root_idx, 1], depth]),
             np.array([float(vis)]))
 

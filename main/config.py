@@ -72,7 +72,8 @@ def check_resume(start_epoch, end_epoch):
     if start_epoch > end_epoch:
         raise ConfigError(f"end_epoch={end_epoch} is before the resume epoch {start_epoch} (the "
                           f"newest snapshot is epoch {start_epoch - 1}); raise end_epoch, e.g. "
-                          f"--cfg end_epoch={start_epoch + 1}, or start a new run without --continue")
+                          f"--cfg end_epoch={start_epoch + 1}, or start a new run without "
+                          "--continue")
 
 
 def _is_int(v):
@@ -111,7 +112,8 @@ RULES = {
     'end_epoch': (lambda v: _is_int(v) and v >= 1, 'an integer >= 1'),
     'batch_size': (lambda v: _is_int(v) and v >= 1, 'an integer >= 1'),
     'test_batch_size': (lambda v: _is_int(v) and v >= 1, 'an integer >= 1'),
-    'num_thread': (lambda v: _is_int(v) and v >= 0, 'an integer >= 0 (0 = load in the main process)'),
+    'num_thread': (lambda v: _is_int(v) and v >= 0,
+                   'an integer >= 0 (0 = load in the main process)'),
     'amp': (lambda v: v in ('none', 'bf16', 'fp16'), "one of 'none', 'bf16', 'fp16'"),
     'testset': (_name, 'a dataset name, e.g. Human36M, MuPoTS or MSCOCO'),
     'network': (lambda v: v in NETWORKS, "'PoseNet' or 'RootNet'"),
@@ -310,7 +312,8 @@ class Config:
     # -- settings a trained model depends on --------------------------------------------------
     def model_settings(self):
         """`MODEL_FIELDS` as a plain dict (lists for tuples), e.g. to store with a snapshot."""
-        return {k: list(getattr(self, k)) if isinstance(getattr(self, k), tuple) else getattr(self, k)
+        return {k: (list(getattr(self, k)) if isinstance(getattr(self, k), tuple)
+                    else getattr(self, k))
                 for k in MODEL_FIELDS}
 
     def apply_model_settings(self, settings, source):

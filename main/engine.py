@@ -234,7 +234,8 @@ class Trainer(Base):
         else:
             advice = ("no snapshot was written yet: start again with a lower lr (--cfg lr=...) "
                       "or without amp")
-        return PoseNetError(f"{what}; training stopped, nothing was saved for this epoch ({advice})")
+        return PoseNetError(f"{what}; training stopped, nothing was saved for this epoch "
+                            f"({advice})")
 
     def save_model(self, epoch):
         if not self.weights_are_finite():
@@ -267,7 +268,8 @@ class Trainer(Base):
         return dist.all_reduce_mean(loss.detach())
 
     def train(self, progress=True):
-        """The epoch loop of the original, plus a progress bar; returns the last epoch's mean loss."""
+        """The epoch loop of the original, plus a progress bar; returns the last epoch's mean
+        loss."""
         from tqdm import tqdm
         cfg = self.cfg
         last_mean = None

@@ -2,7 +2,8 @@
 
     from main.pipeline import Pipeline
     pipeline = Pipeline.from_files(cfg, posenet='snapshot_24.pth.tar',
-                                   rootnet='snapshot_18.pth.tar', detector='fasterrcnn_resnet50_fpn_v2')
+                                   rootnet='snapshot_18.pth.tar',
+                                   detector='fasterrcnn_resnet50_fpn_v2')
     result = pipeline(cv2.imread('photo.jpg'))            # camera: focal 1500 px, image centre
     for person in result['people']:
         person['bbox'], person['score'], person['root_cam'], person['pose_2d'], person['pose_3d']

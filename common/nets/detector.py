@@ -69,7 +69,8 @@ class PersonDetector:
             what = f"COCO weights of detector {name}"
             state_dict = load_torchvision_state_dict(
                 self.weights, what, weights_file=weights_path, check_hash=True,
-                hint=", or pass the file itself (demo: --detector PATH; Python: weights_path=PATH)")
+                hint=", or pass the file itself (demo: --detector PATH; Python: "
+                     "weights_path=PATH)")
             load_into(model, state_dict, what)
         self.model = model.eval().requires_grad_(False).to(self.device)
 

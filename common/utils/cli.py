@@ -24,7 +24,8 @@ def add_common_args(parser):
 def add_run_args(parser):
     """Speed options and progress display of train.py and test.py."""
     parser.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default=None,
-                        help='mixed-precision autocast on GPUs (default none = the original numbers)')
+                        help='mixed-precision autocast on GPUs (default none = the original '
+                             'numbers)')
     parser.add_argument('--channels_last', action='store_true',
                         help='channels_last memory format (faster convolutions on recent GPUs)')
     parser.add_argument('--no_progress', action='store_true', help='no progress bar')

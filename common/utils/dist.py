@@ -24,8 +24,8 @@ def init_distributed(gpu_ids):
     if torch.cuda.is_available():
         ids = gpu_ids or list(range(torch.cuda.device_count()))
         if local_rank >= len(ids):
-            raise PoseNetError(f"torchrun started local rank {local_rank} but only {len(ids)} GPU(s) "
-                               "are available to this node; lower --nproc_per_node")
+            raise PoseNetError(f"torchrun started local rank {local_rank} but only {len(ids)} "
+                               "GPU(s) are available to this node; lower --nproc_per_node")
         device = torch.device(f'cuda:{ids[local_rank]}')
         torch.cuda.set_device(device)
         backend = 'nccl'
