@@ -142,17 +142,18 @@ def resolve_backend(backend, path, device, cfg):
     return 'onnx'
 
 
-def onnx_cache_path(snapshot):
+def onnx_cache_path(snapshot, beside=True):
     """Where `backend='onnx'` keeps the export of a snapshot: next to it, with `.onnx` instead
     of `.pth.tar` (`snapshot_24.pth.tar` -> `snapshot_24.onnx`); when that folder is not
-    writable, `$XDG_CACHE_HOME` (default `~/.cache`) `/posenet-3dmppe/onnx/<name>-<hash>.onnx`."""
+    writable (or `beside=False`), `$XDG_CACHE_HOME` (default `~/.cache`)
+    `/posenet-3dmppe/onnx/<name>-<hash>.onnx`."""
     folder, name = osp.split(osp.abspath(snapshot))
     stem = name
     for suffix in SNAPSHOT_SUFFIXES:
         if stem.endswith(suffix):
             stem = stem[:-len(suffix)]
             break
-    if os.access(folder, os.W_OK):
+    if beside and os.access(folder, os.W_OK):
         return osp.join(folder, stem + '.onnx')
     cache = os.environ.get('XDG_CACHE_HOME') or osp.join(osp.expanduser('~'), '.cache')
     digest = hashlib.sha1(osp.abspath(snapshot).encode()).hexdigest()[:12]
@@ -162,17 +163,22 @@ def onnx_cache_path(snapshot):
 def onnx_for_snapshot(path, network, settings, build_model, epoch):
     """The ONNX Runtime network of a snapshot, exported into `onnx_cache_path(path)` unless a
     valid export is there already (same network, same `settings`, and the snapshot's size and
-    modification time unchanged). `build_model()` gives the loaded PyTorch model."""
-    out = onnx_cache_path(path)
+    modification time unchanged); an out-of-date export of this project is replaced. A file
+    there that is not an export of this project (someone's own `.onnx`, or a damaged one) is
+    never overwritten: the export goes to the user cache folder instead. `build_model()` gives
+    the loaded PyTorch model."""
     source = file_fingerprint(path)
     wanted = json.loads(json.dumps(dict(settings, network=network), sort_keys=True))
-    if osp.isfile(out):
+    for out in (onnx_cache_path(path), onnx_cache_path(path, beside=False)):
+        if not osp.isfile(out):
+            break                   # free: export here
         try:
             net = OnnxNetwork(out)
-            if net.network == network and net.source == source and net.settings == wanted:
-                return net
         except PoseNetError:
-            pass            # damaged or foreign: export again
+            continue                # not ours (or unreadable): leave it alone
+        if net.network == network and net.source == source and net.settings == wanted:
+            return net
+        break                       # ours but out of date: export here again
     try:
         export_onnx(build_model(), out, network, settings, epoch, source)
     except OSError as e:

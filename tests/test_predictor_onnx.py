@@ -211,11 +211,18 @@ def test_export_cache_is_reused_and_refreshed(posenet_snapshot):
     assert np.abs(ref - before).max() > 0.1
 
 
-def test_damaged_cache_is_replaced(posenet_snapshot):
-    with open(onnx_cache_path(posenet_snapshot), 'wb') as f:
-        f.write(b'not an onnx model')
+def test_a_file_that_is_not_our_export_is_never_overwritten(posenet_snapshot, tmp_path,
+                                                            monkeypatch):
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
+    beside = onnx_cache_path(posenet_snapshot)
+    with open(beside, 'wb') as f:
+        f.write(b'not an onnx model')               # damaged, or someone's own file
     pred = PoseNetPredictor.from_snapshot(posenet_snapshot, Config(), MUCO, backend='onnx')
     assert pred.predict_crops(crops(1, 0)).shape == (1, 21, 3)
+    assert open(beside, 'rb').read() == b'not an onnx model'
+    elsewhere = onnx_cache_path(posenet_snapshot, beside=False)
+    assert elsewhere.startswith(str(tmp_path / 'cache' / 'posenet-3dmppe' / 'onnx'))
+    assert pred.model.path == elsewhere and os.path.isfile(elsewhere)
 
 
 # -- choosing the backend, errors -----------------------------------------------------------------
