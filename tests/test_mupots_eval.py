@@ -332,6 +332,16 @@ def test_command_line(scene, tmp_path, capsys):
     assert proc.stderr.startswith('error: MuPoTS 2D prediction file not found')
 
 
+def run_matlab_script(scene, out_dir):
+    """mpii_mupots_multiperson_eval('all', 1, ...) in GNU Octave on the scene's written
+    predictions, CSV files into `out_dir`; returns the finished process."""
+    mfile_dir = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'MuPoTS')
+    call = (f"addpath('{mfile_dir}'); r = mpii_mupots_multiperson_eval('all', 1, "
+            f"'{scene['gt_dir']}', '{scene['pred_dir']}', '{out_dir}');")
+    return subprocess.run(['octave-cli', '--no-gui', '-q', '--eval', call],
+                          capture_output=True, text=True, timeout=120)
+
+
 @pytest.mark.skipif(shutil.which('octave-cli') is None, reason='GNU Octave is not installed')
 def test_matlab_script_gives_the_same_numbers(scene, tmp_path):
     """Run mpii_mupots_multiperson_eval.m in GNU Octave on noisy predictions (a swapped order,
@@ -345,11 +355,7 @@ def test_matlab_script_gives_the_same_numbers(scene, tmp_path):
              'TS1_img_000001': [noisy(P['A'])], 'TS2_img_000000': [noisy(P['C'])],
              'TS2_img_000001': [noisy(P['D']), (P['C'][0], np.zeros((17, 2))), noisy(P['C'])]}
     py = run(scene, preds, mode='all', relative=True, out_dir=str(tmp_path / 'py'))
-    mfile_dir = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'MuPoTS')
-    call = (f"addpath('{mfile_dir}'); r = mpii_mupots_multiperson_eval('all', 1, "
-            f"'{scene['gt_dir']}', '{scene['pred_dir']}', '{tmp_path / 'm'}');")
-    proc = subprocess.run(['octave-cli', '--no-gui', '-q', '--eval', call],
-                          capture_output=True, text=True, timeout=120)
+    proc = run_matlab_script(scene, str(tmp_path / 'm'))
     name = osp.basename(py['files'][0])
     assert osp.isfile(tmp_path / 'm' / name), proc.stdout + proc.stderr
     with open(py['files'][0]) as f:
@@ -374,11 +380,7 @@ def test_matlab_script_follows_the_kit_corner_cases_like_python(scene, tmp_path)
              'TS1_img_000001': [P['A'], P['B']], 'TS2_img_000000': [P['C']],
              'TS2_img_000001': [P['D'], P['C']]}
     py = run(scene, preds, mode='all', relative=True, out_dir=str(tmp_path / 'py'))
-    mfile_dir = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'MuPoTS')
-    call = (f"addpath('{mfile_dir}'); r = mpii_mupots_multiperson_eval('all', 1, "
-            f"'{scene['gt_dir']}', '{scene['pred_dir']}', '{tmp_path / 'm'}');")
-    proc = subprocess.run(['octave-cli', '--no-gui', '-q', '--eval', call],
-                          capture_output=True, text=True, timeout=120)
+    proc = run_matlab_script(scene, str(tmp_path / 'm'))
     assert len(py['files']) == 3
     for path in py['files']:
         name = osp.basename(path)
