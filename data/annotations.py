@@ -1,4 +1,4 @@
-"""Reading the datasets' annotation files (SPEC section 6).
+"""Reading the datasets' annotation files (docs/SPEC.md §6).
 
 Locating a dataset's files under the data root with one clear error when one is missing, JSON
 and COCO-style annotation files (pycocotools), and checks that a parsed file has the structure

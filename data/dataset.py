@@ -1,4 +1,4 @@
-"""Person crops, augmentation and training targets (SPEC section 5).
+"""Person crops, augmentation and training targets (docs/SPEC.md §5).
 
 One sample = one entry of a dataset object (`db.data[i]`: `img_path`, processed `bbox`
 `[x, y, w, h]` px, `joint_img` `(J, 3)` `[x_px, y_px, z_rel_mm]`, `joint_vis` `(J, 1)`).
@@ -257,7 +257,7 @@ def flip_joints(joint_img, joint_vis, img_width, flip_pairs):
 
 def joints_to_heatmap(joint_img, joint_vis, trans, input_shape, output_shape, depth_dim,
                       bbox_3d_shape):
-    """Image-space joints to heatmap-space targets (SPEC section 5, steps 6 and 7).
+    """Image-space joints to heatmap-space targets (docs/SPEC.md §5, steps 6 and 7).
 
     `joint_img` `(J, 3)`: `[x_px, y_px, z_rel_mm]` (already flipped if the image was);
     `joint_vis` `(J, 1)`; `trans`: 2x3 image-to-patch affine; `input_shape` / `output_shape`:
@@ -309,7 +309,7 @@ def crop_sample(cvimg, bbox, do_flip, scale, rot, do_occlusion, color_scale, inp
 
 
 class DatasetLoader(Dataset):
-    """Torch dataset of crops from one dataset object (SPEC section 5).
+    """Torch dataset of crops from one dataset object (docs/SPEC.md §5).
 
     `db`: object with `data` (list of entries), `joint_num`, `joints_name`, `flip_pairs`,
     `joints_have_depth` (and usually `skeleton`); `ref_joints_name`: joint names to map the
@@ -388,7 +388,7 @@ class DatasetLoader(Dataset):
 
 
 # -- RootNet ----------------------------------------------------------------------------------
-ROOTNET_BBOX_REAL = (2000., 2000.)   # mm, the real size a person box stands for (SPEC 13)
+ROOTNET_BBOX_REAL = (2000., 2000.)   # mm, the real size a person box stands for (docs/SPEC.md §13)
 
 
 def get_root_aug_config():
@@ -418,7 +418,7 @@ def root_target(data, root_idx):
 
 
 class RootNetLoader(Dataset):
-    """Torch dataset of RootNet crops and targets from the same dataset objects (SPEC 13).
+    """Torch dataset of RootNet crops and targets from the same dataset objects (docs/SPEC.md §13).
 
     `db`: a dataset object (`data`, `root_idx`, `joints_have_depth`; MuCo's
     `rootnet_depth_range` drops people outside it); `is_train`: RootNet's augmentation

@@ -2,7 +2,7 @@
 
 * detection file (COCO detection results): `[{image_id, category_id, bbox [x, y, w, h] px (as
   detected), score}, ...]`;
-* bbox_root file (`bbox_root_<dataset>_output.json`, SPEC sections 6 and 13): `[{image_id,
+* bbox_root file (`bbox_root_<dataset>_output.json`, docs/SPEC.md §6, §13): `[{image_id,
   bbox [x, y, w, h] px (already processed), root_cam [X, Y, Z] mm, score?}, ...]` — what RootNet
   testing writes and what PoseNet testing with `use_gt_info=False`, the demo and the pipeline
   read.

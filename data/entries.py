@@ -1,4 +1,4 @@
-"""Dataset entries: one person sample each, as every dataset class builds them (SPEC section 5).
+"""Dataset entries: one person sample each, as every dataset class builds them (docs/SPEC.md §5).
 
 An entry is a dict with `img_path`, `bbox` (processed, `[x, y, w, h]` px), `joint_img (J, 3)`
 `[x_px, y_px, z_rel_mm]` and `joint_vis (J, 1)`; 3D sets add `joint_cam (J, 3)` mm,
@@ -151,7 +151,7 @@ def entries_root_cam(data, coord, output_shape):
 
 
 def detection_entries(records, imgs, img_dir, camera, input_shape, where):
-    """RootNet test entries, one per detected person box (SPEC 13, detection mode), in file
+    """RootNet test entries, one per detected person box (docs/SPEC.md §13, detection mode), in
     order: `img_path, img_id, bbox` (`process_bbox` of the detected box; boxes with nothing
     inside the image are dropped), `score`, `f`, `c`.
 

@@ -1,4 +1,4 @@
-"""Joint sets of every dataset: names, flip pairs (left, right), skeletons (SPEC section 6).
+"""Joint sets of every dataset: names, flip pairs (left, right), skeletons (docs/SPEC.md §6).
 
 **compat**: the order of every list is the original release's; snapshots, result files and the
 MATLAB scripts index joints by position. Each dataset class takes its attributes from here.

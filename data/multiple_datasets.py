@@ -1,4 +1,4 @@
-"""Mixing several datasets into one (SPEC section 5).
+"""Mixing several datasets into one (docs/SPEC.md §5).
 
     MultipleDatasets(dbs, make_same_len=False)   # plain concatenation, length = sum of lengths
     MultipleDatasets(dbs, make_same_len=True)    # every dataset contributes max_len items/epoch

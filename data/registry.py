@@ -1,4 +1,4 @@
-"""Which dataset can be used for what: the one list of dataset classes (SPEC sections 6 and 8).
+"""Which dataset can be used for what: the one list of dataset classes (docs/SPEC.md §6, §8).
 
     build_dataset('Human36M', 'train', cfg)   # == Human36M('train', cfg)
 

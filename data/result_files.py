@@ -1,4 +1,4 @@
-"""Result files of testing: names, image keys and the `.mat` export (SPEC sections 6 and 7).
+"""Result files of testing: names, image keys and the `.mat` export (docs/SPEC.md §6, §7).
 
 * Human36M: `bbox_root_pose_human36m_output.json` (list of `{image_id, joint_cam (17, 3)
   root-relative mm, bbox, root_cam}`);
@@ -98,7 +98,7 @@ def image_keys(img_paths, image_key):
 
 
 def export_pose_mats(db, preds, result_dir, dataset, image_key):
-    """MuPoTS / MSCOCO `evaluate`: write `preds_{2d,3d}_kpt_<dataset>.mat` (SPEC section 7).
+    """MuPoTS / MSCOCO `evaluate`: write `preds_{2d,3d}_kpt_<dataset>.mat` (docs/SPEC.md §7).
 
     `db`: the test set (`data`, `joint_num`, `eval_joint`, `heatmap`); `preds (N, db.joint_num,
     3)` heatmap space in data order; the `db.eval_joint` joints are mapped to image px and

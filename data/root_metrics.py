@@ -1,4 +1,4 @@
-"""RootNet's evaluation metrics (SPEC section 13), pure numpy; datasets' `evaluate` call them.
+"""RootNet's evaluation metrics (docs/SPEC.md §13), pure numpy; datasets' `evaluate` call them.
 
 * `mrpe`: mean root position error (Human36M): mean Euclidean distance between predicted and
   ground-truth camera-space roots (mm), mean |error| per axis, and the same per action;

@@ -1,4 +1,4 @@
-"""Demo: everyone's absolute 3D pose in a photo, a folder of photos or a video (SPEC 9, 14).
+"""Demo: everyone's absolute 3D pose in a photo, photos or a video (docs/SPEC.md §9, §14).
 
     python demo/demo.py --input photo.jpg --test_epoch 24      # detector -> RootNet -> PoseNet
     python demo/demo.py --input photo.jpg --snapshot output/model_dump/snapshot_24.pth.tar \\

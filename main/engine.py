@@ -164,7 +164,7 @@ class Trainer(Base):
                              f'{", ".join(map(str, epochs))} in {cfg.model_dir}')
 
     def make_batch_generator(self):
-        """Mix the 3D and 2D training sets as the original (SPEC §8; RootNet likewise)."""
+        """Mix the 3D and 2D training sets as the original (docs/SPEC.md §8; RootNet likewise)."""
         cfg = self.cfg
         if not cfg.trainset_3d:
             raise PoseNetError("trainset_3d is empty; at least one 3D training set is needed "

@@ -1,4 +1,4 @@
-"""From a photo to everyone's absolute 3D pose: detector -> RootNet -> PoseNet (SPEC section 14).
+"""From a photo to everyone's absolute 3D pose: detector -> RootNet -> PoseNet (docs/SPEC.md §14).
 
     from main.pipeline import Pipeline
     pipeline = Pipeline.from_files(cfg, posenet='snapshot_24.pth.tar',

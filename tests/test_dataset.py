@@ -1,4 +1,4 @@
-"""Crops, augmentation and targets (SPEC section 5) on tiny generated images."""
+"""Crops, augmentation and targets (docs/SPEC.md §5) on tiny generated images."""
 import cv2
 import numpy as np
 import pytest

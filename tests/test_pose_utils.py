@@ -1,4 +1,4 @@
-"""Geometry helpers of SPEC section 2, checked against hand-computed values."""
+"""Geometry helpers of docs/SPEC.md §2, checked against hand-computed values."""
 import numpy as np
 import pytest
 

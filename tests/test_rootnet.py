@@ -1,4 +1,4 @@
-"""RootNet (SPEC section 13): state-dict layout, forward and loss with hand-set weights, the
+"""RootNet (docs/SPEC.md §13): state-dict layout, forward and loss with hand-set weights, the
 camera-distance factor k and the mapping of outputs back to the camera."""
 import numpy as np
 import pytest

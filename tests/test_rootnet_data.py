@@ -1,4 +1,4 @@
-"""RootNet's targets and evaluation on the same dataset entries as PoseNet (SPEC section 13)."""
+"""RootNet's targets and evaluation on the same dataset entries as PoseNet (docs/SPEC.md §13)."""
 import json
 import math
 

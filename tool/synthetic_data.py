@@ -1,4 +1,4 @@
-"""Synthetic datasets in the exact published formats (SPEC section 6), for tests and smoke runs.
+"""Synthetic datasets in the exact published formats (docs/SPEC.md §6), for tests and smoke runs.
 
     python tool/synthetic_data.py --out data                       # all five, small, seconds
     python tool/synthetic_data.py --out /tmp/d --datasets Human36M MuPoTS --seed 3 --img_size 512

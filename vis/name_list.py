@@ -1,5 +1,5 @@
 """Shared parts of the image-name helpers (`coco_img_name.py`, `mupots_img_name.py`) and of the
-Python viewer: reading an annotation file's image list and the result keys of SPEC section 7.
+Python viewer: reading an annotation file's image list and the result keys of docs/SPEC.md §7.
 """
 import json
 import os.path as osp

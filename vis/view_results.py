@@ -1,6 +1,6 @@
 """Python viewer of exported results, for users without MATLAB (what `draw_3Dpose_*.m` do).
 
-For each image of `preds_2d_kpt_<dataset>.mat` / `preds_3d_kpt_<dataset>.mat` (SPEC section 7:
+For each image of `preds_2d_kpt_<dataset>.mat` / `preds_3d_kpt_<dataset>.mat` (docs/SPEC.md §7:
 one variable per image key, `(persons, 17, 2)` pixels and `(persons, 17, 3)` camera mm, the 17
 MuPoTS joints), writes `<out_dir>/<key>.png`: the photo with everyone's 2D skeleton beside a 3D
 view of everyone in camera space (mm, up is up), people numbered alike in both panels.
@@ -24,7 +24,7 @@ from data.result_files import pred_mat_name
 from main.config import cfg
 from vis.name_list import key_to_image_path
 
-# The exported joint set (SPEC sections 6-7): the 17 MuPoTS joints and their skeleton (0-based).
+# The exported joint set (docs/SPEC.md §6-7): the 17 MuPoTS joints and their skeleton (0-based).
 EXPORT_JOINTS_NAME = MUPOTS_JOINTS
 EXPORT_SKELETON = MUPOTS_SKELETON
 

@@ -1,4 +1,4 @@
-"""Person detector (DetectNet's role in DetectNet -> RootNet -> PoseNet; SPEC section 14).
+"""Person detector (DetectNet's role in DetectNet -> RootNet -> PoseNet; docs/SPEC.md §14).
 
 `PersonDetector` wraps one of torchvision's COCO-trained detectors (`DETECTORS`; default
 Faster R-CNN ResNet-50 FPN v2) and returns person boxes `[x, y, w, h]` px with their scores.

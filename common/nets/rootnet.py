@@ -1,5 +1,5 @@
 """RootNet: the absolute depth and image position of a person's root joint (pelvis) from one
-crop, the second stage of DetectNet -> RootNet -> PoseNet (SPEC section 13).
+crop, the second stage of DetectNet -> RootNet -> PoseNet (docs/SPEC.md §13).
 
 * x, y: a deconvolution head on the backbone feature gives one heatmap `(B, 1, H_out, W_out)`
   (`H_out = H_in / 4`); its 2D soft-argmax is the root in output-space units

@@ -1,4 +1,4 @@
-"""Human3.6M (SPEC section 6): 3D, single person, train and test.
+"""Human3.6M (docs/SPEC.md §6): 3D, single person, train and test.
 
 Files under `<data_dir>/Human36M/`:
     annotations/Human36M_subject<S>_data.json      COCO-style images + annotations

@@ -1,4 +1,4 @@
-"""MPII Human Pose (SPEC section 6): 2D, training only.
+"""MPII Human Pose (docs/SPEC.md §6): 2D, training only.
 
 Files under `<data_dir>/MPII/`: `annotations/train.json` (COCO-style, 16 keypoints per
 person) and the images at `MPII/<file_name>` (`file_name` as written in train.json, e.g.

@@ -1,4 +1,4 @@
-"""MS COCO 2017 keypoints (SPEC section 6): 2D training set; test set for a MuCo-trained model.
+"""MS COCO 2017 keypoints (docs/SPEC.md §6): 2D training set; test set for a MuCo-trained model.
 
 Files under `<data_dir>/MSCOCO/`:
     annotations/person_keypoints_train2017.json, images/train2017/   training
@@ -121,7 +121,7 @@ class MSCOCO:
                                                  self.test_annot_path))
 
     def evaluate(self, preds, result_dir):
-        """Write `preds_2d_kpt_coco.mat` / `preds_3d_kpt_coco.mat` (SPEC section 7).
+        """Write `preds_2d_kpt_coco.mat` / `preds_3d_kpt_coco.mat` (docs/SPEC.md §7).
 
         `preds (N, 21, 3)` heatmap space in data order. Returns `{'num_samples', 'num_images',
         'pred_2d_path', 'pred_3d_path'}`.

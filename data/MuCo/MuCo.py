@@ -1,4 +1,4 @@
-"""MuCo-3DHP (SPEC section 6): 3D, multi-person composites, training only.
+"""MuCo-3DHP (docs/SPEC.md §6): 3D, multi-person composites, training only.
 
 Files under `<data_dir>/MuCo/data/`: `MuCo-3DHP.json` (COCO-style; images carry `f`, `c`
 px; annotations `keypoints_cam (21, 3)` mm, `keypoints_img (21, 2)` px, `keypoints_vis (21,)`

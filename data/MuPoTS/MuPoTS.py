@@ -1,4 +1,4 @@
-"""MuPoTS-3D (SPEC section 6): 3D multi-person test set, evaluated with a MuCo-trained model.
+"""MuPoTS-3D (docs/SPEC.md §6): 3D multi-person test set, evaluated with a MuCo-trained model.
 
 Files under `<data_dir>/MuPoTS/`:
     data/MuPoTS-3D.json                  COCO-style; images `file_name` (`TS1/img_000000.jpg`),
@@ -9,7 +9,7 @@ Files under `<data_dir>/MuPoTS/`:
     bbox_root/bbox_root_mupots_output.json   PoseNet: boxes and roots when use_gt_info is False
     bbox/bbox_mupots_output.json         RootNet: detected boxes when use_gt_info is False
 
-`evaluate` writes the `.mat` files of SPEC section 7 and, when the kit's ground truth is
+`evaluate` writes the `.mat` files of docs/SPEC.md §7 and, when the kit's ground truth is
 present, scores them with `data/MuPoTS/mupots_eval.py` (3DPCK, AUC) directly from memory.
 `evaluate_root` scores RootNet's roots (AP_root at 250 mm) and writes the bbox_root file.
 """
@@ -93,7 +93,7 @@ class MuPoTS(MuCoOutputJoints):
                                                         self.input_shape)]
 
     def evaluate(self, preds, result_dir):
-        """Write `preds_2d_kpt_mupots.mat` / `preds_3d_kpt_mupots.mat` (SPEC section 7) and,
+        """Write `preds_2d_kpt_mupots.mat` / `preds_3d_kpt_mupots.mat` (docs/SPEC.md §7) and,
         when the kit's ground truth lies under `<data_dir>/MuPoTS/data/MultiPersonTestSet`,
         its 3DPCK / AUC in the four variants (under `'3dpck'`, CSV files into `result_dir`).
 

@@ -2,7 +2,7 @@
 
 Inputs
   * predictions, either the two exported files `preds_2d_kpt_mupots.mat` and
-    `preds_3d_kpt_mupots.mat` (SPEC section 7) or the same content in memory: one entry per
+    `preds_3d_kpt_mupots.mat` (docs/SPEC.md §7) or the same content in memory: one entry per
     image key `TS<n>_img_<frame:06d>` (frame 0-based) holding `(persons, 17, 2)` pixels and
     `(persons, 17, 3)` camera millimetres, persons in the same order in both. Every array must
     have exactly that shape (a single person is `(1, 17, 2)`, which is also what
@@ -441,12 +441,12 @@ def check_pred_array(value, dim, source, key, finite=True):
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise PoseNetError(f"{source}: variable '{key}' is not a numeric array; expected "
-                           f"{expected} (SPEC section 7)") from None
+                           f"{expected} (docs/SPEC.md §7)") from None
     if arr.ndim != 3 or arr.shape[1:] != (JOINT_NUM, dim):
         hint = (f"; one person is (1, {JOINT_NUM}, {dim})" if arr.shape == (JOINT_NUM, dim)
                 else '')
         raise PoseNetError(f"{source}: variable '{key}' has shape {arr.shape}, expected "
-                           f"{expected}{hint} (SPEC section 7)")
+                           f"{expected}{hint} (docs/SPEC.md §7)")
     if finite and not np.isfinite(arr).all():
         person, joint, _ = np.argwhere(~np.isfinite(arr))[0]
         raise PoseNetError(f"{source}: variable '{key}' holds NaN or inf (person {person}, "
@@ -455,7 +455,7 @@ def check_pred_array(value, dim, source, key, finite=True):
 
 
 def read_pred_mat(path, dim, what='prediction file'):
-    """`{key: (P, 17, dim) float64}` of one exported `.mat` (SPEC section 7), in file order.
+    """`{key: (P, 17, dim) float64}` of one exported `.mat` (docs/SPEC.md §7), in file order.
 
     `dim` 2 (pixels) or 3 (camera mm); `what` names the file in errors. Every variable is
     checked by `check_pred_array`; a file without variables is refused. Keys are not checked

@@ -12,7 +12,7 @@ and the frames `<folder>_%06d.jpg` (1-based: row n of pose3d_world is frame n+1)
 `<meta_dir>/<folder>.mat` is accepted too. The sequence `s_11_act_02_subact_02_ca_01` is skipped
 (its video is broken in the release).
 
-Output, per subject S, in `out_dir` (SPEC section 6):
+Output, per subject S, in `out_dir` (docs/SPEC.md §6):
   Human36M_subject<S>_data.json     COCO-style `images` and `annotations` (one person per image)
   Human36M_subject<S>_camera.json   {cam_idx: {R 3x3, t 3, f 2, c 2}}
   Human36M_subject<S>_joint_3d.json {action_idx: {subaction_idx: {frame_idx: 17 x 3 world mm}}}
