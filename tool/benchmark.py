@@ -450,6 +450,9 @@ def bench_mupots_eval(num_sequences=20, people=8000, seed=0):
     annotated people). Prints both times, the ratio and whether the 3DPCK / AUC agree."""
     import numpy as np
     from data.MuPoTS import mupots_eval as ev
+    from data.MuPoTS import mupots_matching as ev_match
+    from data.MuPoTS import mupots_metrics as ev_metrics
+    from data.MuPoTS import mupots_predictions as ev_preds
 
     rng = np.random.default_rng(seed)
     base = rng.normal(0., 250., (17, 3))
@@ -473,20 +476,20 @@ def bench_mupots_eval(num_sequences=20, people=8000, seed=0):
             p2 = p3[..., :2] / p3[..., 2:] * 1500. + 1024. + rng.normal(0., 8., p3.shape[:2] + (2,))
             p2[rng.random(p2.shape[:2]) < .05] = 0.                     # invisible joints
             order = rng.permutation(len(p3))
-            pred_2d[ev.image_key(num, len(frames) - 1)] = p2[order]
-            pred_3d[ev.image_key(num, len(frames) - 1)] = p3[order]
+            pred_2d[ev_preds.image_key(num, len(frames) - 1)] = p2[order]
+            pred_3d[ev_preds.image_key(num, len(frames) - 1)] = p3[order]
         kit.append((num, frames))
     total = sum(len(f['gt_2d']) for _, frames in kit for f in frames)
     num_frames = sum(len(frames) for _, frames in kit)
 
     def reference():
         """Per frame, per person: the kit's matching, bone rescaling and errors one at a time."""
-        idx = np.asarray(ev.MATCH_JOINTS_1BASED) - 1
+        idx = np.asarray(ev_match.MATCH_JOINTS_1BASED) - 1
         per_seq_metrics = []
         for num, frames in kit:
             seq_errors = []
             for i, frame in enumerate(frames):
-                key = ev.image_key(num, i)
+                key = ev_preds.image_key(num, i)
                 p2, p3 = pred_2d.get(key, np.zeros((0, 17, 2))), pred_3d.get(key)
                 taken = np.zeros(len(p2), bool)
                 for g in range(len(frame['gt_2d'])):
@@ -506,15 +509,15 @@ def bench_mupots_eval(num_sequences=20, people=8000, seed=0):
                     pred = p3[best] - p3[best, 14]
                     gt = frame['gt_3d'][g] - frame['gt_3d'][g, 14]
                     out = pred.copy()
-                    for joint in ev.BONE_ORDER_1BASED:
-                        j, parent = joint - 1, ev.PARENTS_1BASED[joint - 1] - 1
+                    for joint in ev_match.BONE_ORDER_1BASED:
+                        j, parent = joint - 1, ev_match.PARENTS_1BASED[joint - 1] - 1
                         bone = pred[j] - pred[parent]
                         out[j] = out[parent] + bone * np.linalg.norm(gt[j] - gt[parent]) / \
                             np.linalg.norm(bone)
                     seq_errors.append(np.linalg.norm(out - gt, axis=1))
             err = np.asarray(seq_errors)[:, :14]
             per_seq_metrics.append((100. * np.mean(err < 150.), 100. * np.mean(
-                [np.mean(err < t) for t in ev.AUC_THRESHOLDS_MM])))
+                [np.mean(err < t) for t in ev_metrics.AUC_THRESHOLDS_MM])))
         return np.mean(per_seq_metrics, axis=0)
 
     def ours():
