@@ -44,8 +44,8 @@ from tool.synthetic.cameras import front_camera, front_scene, intrinsics, look_a
 from tool.synthetic.render import (BLOBS, LIMBS, SEGMENTS, SHIFT, TORSO, background, draw,
                                    person_primitives, render, shade, Shot)  # noqa: F401
 from tool.synthetic.records import (ROOTNET_INPUT_SHAPE, clipped_bbox, coco_annotation,
-                                    coco_categories, coco_image, detection_records, keypoints_2d,
-                                    kit_cells, rootnet_record)  # noqa: F401
+                                    coco_categories, coco_file, coco_image, detection_records,
+                                    keypoints_2d, kit_cells, rootnet_record)  # noqa: F401
 from tool.synthetic.datasets import (COCO_FOCAL, DATASETS, H36M_FRAMES, H36M_SUBJECTS,
                                      H36M_TEST_SUBJECTS, MARKER, generate, generated_dirs,
                                      Generator, prepare_dataset_dir)  # noqa: F401

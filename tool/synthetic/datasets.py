@@ -15,7 +15,7 @@ from data import joint_sets
 from tool.synthetic.body import (BODY_INDEX, JOINT_SOURCES, action_rotations, joint_indices,
                                  place_on_floor, pose_people, sample_action, sample_bodies)
 from tool.synthetic.cameras import front_camera, front_scene, intrinsics, look_at
-from tool.synthetic.records import (clipped_bbox, coco_annotation, coco_categories, coco_image,
+from tool.synthetic.records import (clipped_bbox, coco_annotation, coco_file, coco_image,
                                     detection_records, keypoints_2d, kit_cells, rootnet_record)
 from tool.synthetic.render import Shot
 
@@ -155,8 +155,7 @@ class Generator:
                                 if rec is not None:
                                     gt['bbox_root'].append(rec)
             prefix = osp.join(root, 'annotations', f'Human36M_subject{subject}')
-            write_json(prefix + '_data.json', {'images': images, 'annotations': anns,
-                                               'categories': coco_categories()})
+            write_json(prefix + '_data.json', coco_file(images, anns))
             write_json(prefix + '_camera.json', {str(k): {key: np.asarray(v).tolist()
                                                           for key, v in cam.items()}
                                                  for k, cam in cams.items()})
@@ -208,14 +207,11 @@ class Generator:
             anns += new
             gt['images'][img_id] = {'file_name': file_name, **entry}
         write_json(osp.join(root, 'annotations', 'train.json'),
-                   {'images': images, 'annotations': anns,
-                    'categories': coco_categories(joint_sets.MPII_JOINTS,
-                                                  joint_sets.MPII_SKELETON)})
+                   coco_file(images, anns, joint_sets.MPII_JOINTS, joint_sets.MPII_SKELETON))
         return gt
 
     def make_mscoco(self, root, rng):
         gt = {'images': {}, 'bbox_root': [], 'detections': []}
-        categories = coco_categories(JOINT_SOURCES['MSCOCO'], joint_sets.COCO_SKELETON)
         for split, first_id in (('train2017', 1), ('val2017', 1000001)):
             images, anns = [], []
             for img_id in range(first_id, first_id + self.o['num_images']):
@@ -232,7 +228,7 @@ class Generator:
                     gt['detections'] += detection_records(img_id, entry['bbox'])
                 gt['images'][img_id] = {'split': split, 'file_name': file_name, **entry}
             write_json(osp.join(root, 'annotations', f'person_keypoints_{split}.json'),
-                       {'images': images, 'annotations': anns, 'categories': categories})
+                       coco_file(images, anns, JOINT_SOURCES['MSCOCO'], joint_sets.COCO_SKELETON))
         write_json(osp.join(root, 'bbox_root', 'bbox_root_coco_output.json'), gt['bbox_root'])
         write_json(osp.join(root, 'bbox', 'bbox_coco_output.json'), gt['detections'])
         return gt
@@ -283,9 +279,7 @@ class Generator:
                                     'joint_cam': joint_cam, 'joint_img': joint_px, 'bbox': boxes,
                                     'joint_vis': shot.inside[:, idx]}
         write_json(osp.join(root, 'data', 'MuCo-3DHP.json'),
-                   {'images': images, 'annotations': anns,
-                    'categories': coco_categories(joint_sets.MUCO_JOINTS,
-                                                  joint_sets.MUCO_SKELETON)})
+                   coco_file(images, anns, joint_sets.MUCO_JOINTS, joint_sets.MUCO_SKELETON))
         return gt
 
     def make_mupots(self, root, rng):
@@ -347,9 +341,7 @@ class Generator:
             savemat(osp.join(seq_dir, f'TS{seq}', 'occlusion.mat'),
                     {'occlusion_labels': occl_cells})
         write_json(osp.join(root, 'data', 'MuPoTS-3D.json'),
-                   {'images': images, 'annotations': anns,
-                    'categories': coco_categories(joint_sets.MUPOTS_JOINTS,
-                                                  joint_sets.MUPOTS_SKELETON)})
+                   coco_file(images, anns, joint_sets.MUPOTS_JOINTS, joint_sets.MUPOTS_SKELETON))
         write_json(osp.join(root, 'bbox_root', 'bbox_root_mupots_output.json'), gt['bbox_root'])
         write_json(osp.join(root, 'bbox', 'bbox_mupots_output.json'), gt['detections'])
         return gt

@@ -29,6 +29,13 @@ def coco_categories(joints=(), skeleton=()):
              'skeleton': [[a + 1, b + 1] for a, b in skeleton]}]
 
 
+def coco_file(images, annotations, joints=(), skeleton=()):
+    """Content of a COCO-style annotation file: `images`, `annotations` and the one 'person'
+    category (`coco_categories`)."""
+    return {'images': images, 'annotations': annotations,
+            'categories': coco_categories(joints, skeleton)}
+
+
 def keypoints_2d(shot, idx, flags):
     """`(P, J, 3)` `[x, y, v]` of the joints `idx`: `v = flags[0]` visible, `flags[1]` when a
     nearer person covers it, 0 (and x = y = 0) outside the image."""
