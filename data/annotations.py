@@ -18,15 +18,15 @@ except ImportError:         # pragma: no cover
 
 from common.utils.errors import PoseNetError
 
-README_HINT = "see README.md, section 'Datasets'"
+DATASETS_HINT = "see docs/datasets.md"
 
 
 def missing_error(path, what, data_dir):
     """The one error for a missing dataset folder or file: names it and where to read more."""
     return PoseNetError(
         f"{what} not found: {path}. Put the dataset under the data root ({data_dir}; "
-        f"--cfg data_dir=... or POSENET_DATA_DIR) as described in README.md, section "
-        f"'Datasets' (or generate a synthetic one with `python tool/synthetic_data.py --out "
+        f"--cfg data_dir=... or POSENET_DATA_DIR) as described in docs/datasets.md "
+        f"(or generate a synthetic one with `python tool/synthetic_data.py --out "
         f"<data_dir>`)")
 
 
@@ -60,13 +60,13 @@ def load_json(path, what, data_dir):
         return json.loads(text)
     except (OSError, ValueError) as exc:
         raise PoseNetError(f"{what} {path} cannot be read as JSON ({exc}); re-download or "
-                           f"regenerate it ({README_HINT})") from None
+                           f"regenerate it ({DATASETS_HINT})") from None
 
 
 def structure_error(path, what, problem):
     """The one error for a parsed file of the wrong structure: names the file and the field."""
     return PoseNetError(f"{what} {path}: {problem}; the file is not in the published format "
-                        f"(re-download or regenerate it; {README_HINT})")
+                        f"(re-download or regenerate it; {DATASETS_HINT})")
 
 
 def check_coco_dict(dataset, path, what, image_fields=('id', 'file_name'),

@@ -444,7 +444,7 @@ def test_show_opens_both_views(tmp_path, photo, snapshot, monkeypatch):
     assert shown == []
 
 
-# -- the README's quick start photo ---------------------------------------------------------------
+# -- docs/demo.md's quick start photo -----------------------------------------------------------
 def sample_photo():
     try:
         import matplotlib.cbook

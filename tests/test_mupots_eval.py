@@ -16,6 +16,10 @@ import scipy.io
 
 from common.utils.errors import PoseNetError
 from data.MuPoTS import mupots_eval as ev
+from data.MuPoTS import mupots_kit as ev_kit
+from data.MuPoTS import mupots_matching as ev_match
+from data.MuPoTS import mupots_metrics as ev_metrics
+from data.MuPoTS import mupots_predictions as ev_preds
 
 F = (1500., 1500.)
 C = (1024., 1024.)
@@ -74,7 +78,7 @@ def write_preds(pred_dir, preds):
     """`preds`: {key: [(p3d (17,3), p2d (17,2)), ...]} -> the two section-7 .mat files."""
     d2 = {k: np.array([p[1] for p in v]).reshape(-1, 17, 2) for k, v in preds.items()}
     d3 = {k: np.array([p[0] for p in v]).reshape(-1, 17, 3) for k, v in preds.items()}
-    p2, p3 = osp.join(pred_dir, ev.PRED_2D_NAME), osp.join(pred_dir, ev.PRED_3D_NAME)
+    p2, p3 = osp.join(pred_dir, ev_preds.PRED_2D_NAME), osp.join(pred_dir, ev_preds.PRED_3D_NAME)
     scipy.io.savemat(p2, d2)
     scipy.io.savemat(p3, d3)
     return p2, p3
@@ -172,8 +176,8 @@ def test_frame_without_any_prediction_key(scene):
 def test_swapped_people_are_matched_to_the_right_identities(scene):
     A, B = scene['people']['A'], scene['people']['B']
     gt_2d = np.stack([A[1], B[1]])
-    assert ev.match_people(gt_2d, np.stack([B[1], A[1]])).tolist() == [1, 0]
-    assert ev.match_people(gt_2d, np.stack([A[1], B[1]])).tolist() == [0, 1]
+    assert ev_match.match_people(gt_2d, np.stack([B[1], A[1]])).tolist() == [1, 0]
+    assert ev_match.match_people(gt_2d, np.stack([A[1], B[1]])).tolist() == [0, 1]
     preds = dict(scene['preds'], TS1_img_000000=[B, A], TS1_img_000001=[B, A])
     m = run(scene, preds, relative=False)
     assert m['pck'] == 100.
@@ -186,61 +190,61 @@ def test_matching_rules():
     near = gt + 39.9
     far = gt.copy()
     far[:, 0] += 40.
-    assert ev.match_scores(gt_2d, np.stack([near, far])).tolist() == [[13, 0]]
-    assert ev.match_people(gt_2d, far[None]).tolist() == [-1]
+    assert ev_match.match_scores(gt_2d, np.stack([near, far])).tolist() == [[13, 0]]
+    assert ev_match.match_people(gt_2d, far[None]).tolist() == [-1]
     # a joint at exactly (0, 0) is invisible; only joints 2..14 count
     partial = gt.copy()
     partial[1:6] = 0.
     partial[0] += 500.               # head-top far away: not used for matching anyway
-    assert ev.match_scores(gt_2d, partial[None]).tolist() == [[8]]
+    assert ev_match.match_scores(gt_2d, partial[None]).tolist() == [[8]]
     # ties go to the lowest index; a taken prediction is not reused
-    assert ev.match_people(gt_2d, np.stack([far, gt, gt])).tolist() == [1]
-    assert ev.match_people(np.stack([gt, gt]), np.stack([gt, gt])).tolist() == [0, 1]
+    assert ev_match.match_people(gt_2d, np.stack([far, gt, gt])).tolist() == [1]
+    assert ev_match.match_people(np.stack([gt, gt]), np.stack([gt, gt])).tolist() == [0, 1]
     # best score wins over order
-    assert ev.match_people(gt_2d, np.stack([partial, gt])).tolist() == [1]
-    assert ev.match_people(gt_2d, np.zeros((0, 17, 2))).tolist() == [-1]
+    assert ev_match.match_people(gt_2d, np.stack([partial, gt])).tolist() == [1]
+    assert ev_match.match_people(gt_2d, np.zeros((0, 17, 2))).tolist() == [-1]
 
 
 def test_bone_rescaling_of_a_scaled_copy_returns_ground_truth():
     gt, _ = make_person(300, 4500)
     root = gt[14]
     pred = root + (gt - root) * 1.37 + np.array([50., -20., 10.])   # other size and place
-    out = ev.rescale_bones(pred, gt)
+    out = ev_match.rescale_bones(pred, gt)
     np.testing.assert_allclose(out - out[14], gt - root, atol=1e-9)
     np.testing.assert_allclose(out[14], pred[14])                   # the root stays
-    np.testing.assert_allclose(ev.rescale_bones(root + (gt - root) * 0.6, gt), gt, atol=1e-9)
+    np.testing.assert_allclose(ev_match.rescale_bones(root + (gt - root) * 0.6, gt), gt, atol=1e-9)
     # batched and relative use give the same answer
-    both = ev.rescale_bones(np.stack([pred, pred]), np.stack([gt, gt]))
+    both = ev_match.rescale_bones(np.stack([pred, pred]), np.stack([gt, gt]))
     np.testing.assert_allclose(both[1], out)
     # bone directions come from the prediction: a bent arm stays bent, lengths come from gt
     bent = gt.copy()
     bent[4] = bent[3] + np.array([0., 0., 123.])                    # R wrist straight ahead
-    res = ev.rescale_bones(bent, gt)
+    res = ev_match.rescale_bones(bent, gt)
     gt_len = np.linalg.norm(gt[4] - gt[3])
     np.testing.assert_allclose(res[4] - res[3], [0., 0., gt_len], atol=1e-9)
 
 
 def test_bone_rescaling_walks_parents_first():
-    order = ev.BONE_ORDER_1BASED
-    assert sorted(order + (ev.ROOT_1BASED,)) == list(range(1, 18))
-    seen = {ev.ROOT_1BASED}
+    order = ev_match.BONE_ORDER_1BASED
+    assert sorted(order + (ev_match.ROOT_1BASED,)) == list(range(1, 18))
+    seen = {ev_match.ROOT_1BASED}
     for joint in order:
-        assert ev.PARENTS_1BASED[joint - 1] in seen
+        assert ev_match.PARENTS_1BASED[joint - 1] in seen
         seen.add(joint)
 
 
 def test_auc_of_a_constant_error():
     errors = np.full((3, 17), 52.)
     mask = np.ones((3, 17), bool)
-    m = ev.group_metrics(errors, mask)
+    m = ev_metrics.group_metrics(errors, mask)
     assert m['pck']['total'] == 100.
     assert m['auc']['total'] == pytest.approx(100. * 20 / 31, abs=1e-9)   # 55..150 mm
-    m = ev.group_metrics(np.full((1, 17), 150.), np.ones((1, 17), bool))
+    m = ev_metrics.group_metrics(np.full((1, 17), 150.), np.ones((1, 17), bool))
     assert m['pck']['total'] == 0.                                        # strictly below
     assert m['auc']['total'] == 0.
     errors = np.full((2, 17), 10.)
     errors[0, :14] = np.inf
-    m = ev.group_metrics(errors, mask[:2])
+    m = ev_metrics.group_metrics(errors, mask[:2])
     assert m['pck']['head'] == 50.
     assert m['auc']['total'] == pytest.approx(50. * 28 / 31)     # correct at 15..150 mm
     assert m['num_joints'] == 28 and m['num_people'] == 2
@@ -249,7 +253,7 @@ def test_auc_of_a_constant_error():
 def test_group_totals_weighted_by_joint_count():
     errors = np.zeros((1, 17))
     errors[0, 0] = 500.                       # head wrong: 1 of 14 joints
-    m = ev.group_metrics(errors, np.ones((1, 17), bool))
+    m = ev_metrics.group_metrics(errors, np.ones((1, 17), bool))
     assert m['pck']['head'] == 0. and m['pck']['shoulders'] == 100.
     assert m['pck']['total'] == pytest.approx(100. * 13 / 14)
 
@@ -283,13 +287,13 @@ def test_table_printed(scene, capsys):
 
 
 def test_find_kit_ground_truth(tmp_path):
-    gt_dir, present = ev.find_kit_ground_truth(str(tmp_path))
+    gt_dir, present = ev_kit.find_kit_ground_truth(str(tmp_path))
     assert gt_dir == osp.join(str(tmp_path), 'MuPoTS', 'data', 'MultiPersonTestSet')
     assert present is False
     assert ev.evaluate_if_present({}, {}, str(tmp_path), str(tmp_path), verbose=False) is None
     A = make_person(0)
     write_kit(gt_dir, {3: [[dict(univ=A[0], p2d=A[1])]]})
-    assert ev.find_kit_ground_truth(str(tmp_path)) == (gt_dir, True)
+    assert ev_kit.find_kit_ground_truth(str(tmp_path)) == (gt_dir, True)
     res = ev.evaluate_if_present(*_dicts({'TS3_img_000000': [A]}), str(tmp_path), str(tmp_path),
                                  verbose=False)
     assert sorted(res) == ['all_absolute', 'all_relative', 'matched_absolute',
@@ -411,12 +415,12 @@ def test_generated_kit_through_loader_and_evaluate(tmp_path):
         bx, by, bw, bh = e['bbox']
         preds[n, :17] = np.stack([(x - bx) / bw * w_out, (y - by) / bh * h_out,
                                   (z / (cfg.bbox_3d_shape[0] / 2) + 1) / 2 * cfg.depth_dim], 1)
-    gt_dir, present = ev.find_kit_ground_truth(str(tmp_path))
+    gt_dir, present = ev_kit.find_kit_ground_truth(str(tmp_path))
     assert present
     # the kit lies under data_dir: evaluate scores the exported predictions from memory
     res = db.evaluate(preds, str(tmp_path / 'result'))['3dpck']
-    from_files = ev.evaluate_mupots(str(tmp_path / 'result' / ev.PRED_2D_NAME),
-                                    str(tmp_path / 'result' / ev.PRED_3D_NAME), gt_dir,
+    from_files = ev.evaluate_mupots(str(tmp_path / 'result' / ev_preds.PRED_2D_NAME),
+                                    str(tmp_path / 'result' / ev_preds.PRED_3D_NAME), gt_dir,
                                     verbose=False)
     assert from_files['sequences'] == res['all_relative']['sequences']
     valid = sum(int(np.sum(img['is_valid'])) for img in truth['images'].values())
@@ -428,11 +432,11 @@ def test_generated_kit_through_loader_and_evaluate(tmp_path):
         assert m['pooled']['all']['num_people'] == valid
         assert m['pooled']['occluded']['num_joints'] == occluded
     # the same tree with one sequence's predictions shifted by 200 mm (absolute 3D) in a copy
-    mats = scipy.io.loadmat(str(tmp_path / 'result' / ev.PRED_3D_NAME))
+    mats = scipy.io.loadmat(str(tmp_path / 'result' / ev_preds.PRED_3D_NAME))
     moved = {k: v + (200. if k.startswith('TS1_') else 0.) for k, v in mats.items()
              if not k.startswith('__')}
     scipy.io.savemat(str(tmp_path / 'moved3d.mat'), moved)
-    m = ev.evaluate_mupots(str(tmp_path / 'result' / ev.PRED_2D_NAME),
+    m = ev.evaluate_mupots(str(tmp_path / 'result' / ev_preds.PRED_2D_NAME),
                            str(tmp_path / 'moved3d.mat'), gt_dir, 'all', False, verbose=False)
     assert m['sequences']['TS1']['all']['pck']['total'] == 0.
     assert m['sequences']['TS2']['all']['pck']['total'] == 100. and m['pck'] == 50.
@@ -444,18 +448,18 @@ def test_ground_truth_joint_at_origin_still_counts_in_matching():
     invisible."""
     gt = np.zeros((1, 17, 2))                                 # 2D annotation all at (0, 0)
     near = np.full((1, 17, 2), 3.)                            # 3 px away, not at (0, 0)
-    assert ev.match_scores(gt, near).tolist() == [[13]]       # joints 2..14
-    assert ev.match_people(gt, near).tolist() == [0]
+    assert ev_match.match_scores(gt, near).tolist() == [[13]]       # joints 2..14
+    assert ev_match.match_people(gt, near).tolist() == [0]
     # a predicted joint at exactly (0, 0) stays invisible, even on a ground truth at (0, 0)
-    assert ev.match_scores(gt, np.zeros((1, 17, 2))).tolist() == [[0]]
-    assert ev.match_people(gt, np.zeros((1, 17, 2))).tolist() == [-1]
+    assert ev_match.match_scores(gt, np.zeros((1, 17, 2))).tolist() == [[0]]
+    assert ev_match.match_people(gt, np.zeros((1, 17, 2))).tolist() == [-1]
     half = near.copy()
     half[0, 1:8] = 0.                                          # joints 2..8 invisible
-    assert ev.match_scores(gt, half).tolist() == [[6]]
+    assert ev_match.match_scores(gt, half).tolist() == [[6]]
     # explicit visibility still overrides the default
     gt_vis = np.ones((1, 17), bool)
     gt_vis[0, 1:4] = False
-    assert ev.match_scores(gt, near, gt_vis=gt_vis).tolist() == [[10]]
+    assert ev_match.match_scores(gt, near, gt_vis=gt_vis).tolist() == [[10]]
 
 
 def test_ground_truth_at_origin_matched_in_a_kit(tmp_path):
@@ -474,7 +478,7 @@ def test_zero_length_predicted_bone_gives_nan_below_it():
     gt, _ = make_person(0)
     pred = gt.copy()
     pred[3] = pred[2]                   # R elbow (4) on R shoulder (3): bone 3 -> 4 is zero
-    out = ev.rescale_bones(pred, gt)
+    out = ev_match.rescale_bones(pred, gt)
     nan_rows = np.flatnonzero(np.isnan(out).any(axis=1)).tolist()
     assert nan_rows == [3, 4]           # elbow and the wrist below it (0-based 3, 4)
     assert np.isnan(out[[3, 4]]).all()
@@ -483,14 +487,14 @@ def test_zero_length_predicted_bone_gives_nan_below_it():
     # a zero ground-truth bone with a non-zero predicted one is 0 / length = 0, not NaN
     flat_gt = gt.copy()
     flat_gt[4] = flat_gt[3]
-    res = ev.rescale_bones(gt, flat_gt)
+    res = ev_match.rescale_bones(gt, flat_gt)
     np.testing.assert_allclose(res[4], res[3])
-    errors = ev.person_errors(pred[None], gt[None], np.array([True]), is_relative=True)
+    errors = ev_match.person_errors(pred[None], gt[None], np.array([True]), is_relative=True)
     assert np.flatnonzero(np.isnan(errors[0])).tolist() == [3, 4]
-    m = ev.group_metrics(errors, np.ones((1, 17), bool))
+    m = ev_metrics.group_metrics(errors, np.ones((1, 17), bool))
     assert m['pck']['total'] == pytest.approx(100. * 12 / 14)   # NaN < 150 is false
     assert m['pck']['elbows'] == 50. and m['pck']['wrists'] == 50.
-    m = ev.group_metrics(errors, np.ones((1, 17), bool), inclusive=True)
+    m = ev_metrics.group_metrics(errors, np.ones((1, 17), bool), inclusive=True)
     assert m['pck']['total'] == pytest.approx(100. * 12 / 14)   # NaN counts wrong here too
 
 
@@ -514,19 +518,19 @@ def test_zero_bone_in_a_kit_is_wrong_in_every_table(scene):
 def test_exactly_150mm_is_wrong_in_the_main_table_and_right_in_visible_occluded():
     errors = np.full((1, 17), 150.)
     mask = np.ones((1, 17), bool)
-    assert ev.group_metrics(errors, mask)['pck']['total'] == 0.
-    inc = ev.group_metrics(errors, mask, inclusive=True)
+    assert ev_metrics.group_metrics(errors, mask)['pck']['total'] == 0.
+    inc = ev_metrics.group_metrics(errors, mask, inclusive=True)
     assert inc['pck']['total'] == 100.
     assert inc['auc']['total'] == 0.            # the AUC keeps error < t (kit has none here)
-    assert ev.pck_and_auc([150., 150.000001, np.nan, np.inf], inclusive=True) == (25., 0.)
-    assert ev.pck_and_auc([149.999, 150.], inclusive=False)[0] == 50.
+    assert ev_metrics.pck_and_auc([150., 150.000001, np.nan, np.inf], inclusive=True) == (25., 0.)
+    assert ev_metrics.pck_and_auc([149.999, 150.], inclusive=False)[0] == 50.
 
 
 def test_exactly_150mm_in_a_kit(scene):
     """Person A of TS1 frame 0 moved 150 mm in 3D (integers: every error is exactly 150)."""
     A, B = scene['people']['A'], scene['people']['B']
     moved = (A[0] + np.array([150., 0., 0.]), A[1])
-    errors = ev.person_errors(moved[0][None], A[0][None], np.array([True]), is_relative=False)
+    errors = ev_match.person_errors(moved[0][None], A[0][None], np.array([True]), is_relative=False)
     assert np.all(errors == 150.)
     m = run(scene, dict(scene['preds'], TS1_img_000000=[moved, B]), relative=False)
     ts1 = m['sequences']['TS1']
@@ -551,13 +555,13 @@ def test_frames_matched_at_once_equal_frame_by_frame():
     gt_frame = [0, 0, 1, 2, 2]
     pred = np.stack([B, A, far, A, A, B])
     pred_frame = [0, 0, 1, 1, 1, 2]
-    assert ev.match_frames(gt, gt_frame, pred, pred_frame).tolist() == [1, 0, 3, 5, -1]
+    assert ev_match.match_frames(gt, gt_frame, pred, pred_frame).tolist() == [1, 0, 3, 5, -1]
     # frames without predictions or without ground truth
-    assert ev.match_frames(gt[:2], [0, 0], pred[5:], [1]).tolist() == [-1, -1]
-    assert ev.match_frames(gt[2:3], [3], pred[:2], [0, 0]).tolist() == [-1]
-    assert ev.match_frames(gt[:0], [], pred, pred_frame).tolist() == []
+    assert ev_match.match_frames(gt[:2], [0, 0], pred[5:], [1]).tolist() == [-1, -1]
+    assert ev_match.match_frames(gt[2:3], [3], pred[:2], [0, 0]).tolist() == [-1]
+    assert ev_match.match_frames(gt[:0], [], pred, pred_frame).tolist() == []
     with pytest.raises(ValueError, match='non-decreasing'):
-        ev.match_frames(gt, [0, 1, 0, 2, 2], pred, pred_frame)
+        ev_match.match_frames(gt, [0, 1, 0, 2, 2], pred, pred_frame)
 
 
 # -- prediction checks -------------------------------------------------------------------------
@@ -572,15 +576,15 @@ def test_loadmat_keeps_a_single_persons_leading_axis(tmp_path):
     one = np.arange(34.).reshape(1, 17, 2)
     path = _save(tmp_path / 'one.mat', TS1_img_000000=one)
     assert scipy.io.loadmat(path)['TS1_img_000000'].shape == (1, 17, 2)
-    got = ev.read_pred_mat(path, 2)
+    got = ev_preds.read_pred_mat(path, 2)
     assert list(got) == ['TS1_img_000000'] and got['TS1_img_000000'].shape == (1, 17, 2)
     np.testing.assert_array_equal(got['TS1_img_000000'], one)
     bare = _save(tmp_path / 'bare.mat', TS1_img_000000=one[0])
     with pytest.raises(PoseNetError, match=r"bare.mat: variable 'TS1_img_000000' has shape "
                                            r"\(17, 2\).*one person is \(1, 17, 2\)"):
-        ev.read_pred_mat(bare, 2)
+        ev_preds.read_pred_mat(bare, 2)
     empty = _save(tmp_path / 'empty.mat', TS1_img_000000=np.zeros((0, 17, 3)))
-    assert ev.read_pred_mat(empty, 3)['TS1_img_000000'].shape == (0, 17, 3)
+    assert ev_preds.read_pred_mat(empty, 3)['TS1_img_000000'].shape == (0, 17, 3)
 
 
 @pytest.mark.parametrize('shape, dim', [((2, 2, 17), 2), ((2, 3, 17), 3), ((2, 17, 3), 2),
@@ -588,7 +592,7 @@ def test_loadmat_keeps_a_single_persons_leading_axis(tmp_path):
 def test_wrong_shapes_are_refused_not_reshaped(tmp_path, shape, dim):
     path = _save(tmp_path / 'p.mat', TS2_img_000004=np.ones(shape))
     with pytest.raises(PoseNetError) as err:
-        ev.read_pred_mat(path, dim)
+        ev_preds.read_pred_mat(path, dim)
     msg = str(err.value)
     assert path in msg and "'TS2_img_000004'" in msg and f'(persons, 17, {dim})' in msg
     assert '\n' not in msg
@@ -615,7 +619,7 @@ def test_files_without_predictions_or_with_odd_content_are_refused(scene, tmp_pa
     text = _save(tmp_path / 'text.mat', TS1_img_000000='hello')
     with pytest.raises(PoseNetError, match=r"text.mat: variable 'TS1_img_000000' (is not a "
                                            r"numeric array|has shape)"):
-        ev.read_pred_mat(text, 2)
+        ev_preds.read_pred_mat(text, 2)
     # the two files disagree on images or on people
     other2 = _save(tmp_path / 'other2.mat', TS1_img_000000=A[1][None],
                    TS1_img_000005=A[1][None])
@@ -625,7 +629,7 @@ def test_files_without_predictions_or_with_odd_content_are_refused(scene, tmp_pa
     one_2d, _ = write_preds(str(tmp_path / 'one'), dict(scene['preds'], TS1_img_000000=[A]))
     with pytest.raises(PoseNetError, match=r"'TS1_img_000000': 1 persons in .*one.preds_2d_kpt_"
                                            r"mupots.mat but 2 in .*preds_3d_kpt_mupots.mat"):
-        ev.load_predictions(one_2d, p3)
+        ev_preds.load_predictions(one_2d, p3)
 
 
 def test_keys_naming_no_frame(scene, capsys):
@@ -645,12 +649,12 @@ def test_coco_keys_load_in_the_shared_reader(tmp_path):
     pose = np.arange(102.).reshape(2, 17, 3)
     path = _save(tmp_path / 'preds_3d_kpt_coco.mat', coco_000000000139=pose,
                  coco_000000000285=pose[:1])
-    got = ev.read_pred_mat(path, 3, 'result file')
+    got = ev_preds.read_pred_mat(path, 3, 'result file')
     assert list(got) == ['coco_000000000139', 'coco_000000000285']
     np.testing.assert_array_equal(got['coco_000000000285'], pose[:1])
     with pytest.raises(PoseNetError, match=r'^result file not found: .*missing.mat; run '
                                            r'main/test.py'):
-        ev.read_pred_mat(str(tmp_path / 'missing.mat'), 3, 'result file')
+        ev_preds.read_pred_mat(str(tmp_path / 'missing.mat'), 3, 'result file')
 
 
 # -- in-memory scoring -------------------------------------------------------------------------
@@ -668,7 +672,7 @@ def test_score_predictions_in_memory_equals_the_files(scene, tmp_path):
     from_files = run(scene, preds, relative=False)
     in_memory = ev.score_predictions(pred_2d, pred_3d, scene['gt_dir'], 'all', False,
                                      verbose=False)
-    kit = ev.load_kit(scene['gt_dir'])
+    kit = ev_kit.load_kit(scene['gt_dir'])
     from_kit = ev.score_predictions(pred_2d, pred_3d, kit, 'all_annotated', False,
                                     out_dir=str(tmp_path / 'csv'), verbose=False)
     for m in (in_memory, from_kit):

@@ -5,6 +5,7 @@ import numpy as np
 
 from main.config import Config
 from tool import benchmark, quick_start
+from tool.bench.h36m_loading import bench_h36m_loading
 from tool.synthetic_data import generate
 
 
@@ -85,7 +86,7 @@ def test_benchmark_evaluation_section_prints_every_test_set(capsys):
 
 
 def test_benchmark_loading_section_measures_both_starts(tmp_path, capsys):
-    rows = benchmark.bench_h36m_loading(keep_dir=str(tmp_path), frames=(5,))
+    rows = bench_h36m_loading(keep_dir=str(tmp_path), frames=(5,))
     ((label, parsed, original, first, second),) = rows
     assert (label, parsed) == ('1/280', 5 * 15 * 2 * 4 * 5)
     # frame 0 of every sequence is kept (frame_idx % 5 == 0)

@@ -217,7 +217,7 @@ def test_cli_missing_snapshot_and_dataset_are_one_line_errors(data_dir, tmp_path
     res = run_cli('main/train.py', run_args(tmp_path / 'empty', tmp_path / 'o', 'end_epoch=1'))
     assert res.returncode == 2
     err = res.stderr.strip().splitlines()
-    assert len(err) == 1 and 'Human36M' in err[0] and 'README.md' in err[0], res.stderr
+    assert len(err) == 1 and 'Human36M' in err[0] and 'docs/datasets.md' in err[0], res.stderr
 
 
 def test_cli_runs_from_inside_main_folder(data_dir, tmp_path):

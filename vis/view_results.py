@@ -19,7 +19,7 @@ from common.utils.cli import run_cli
 from common.utils.errors import PoseNetError
 from common.utils.vis import vis_2d_and_3d
 from data.joint_sets import MUPOTS_JOINTS, MUPOTS_SKELETON
-from data.MuPoTS.mupots_eval import pair_predictions, read_pred_mat
+from data.MuPoTS.mupots_predictions import pair_predictions, read_pred_mat
 from data.result_files import pred_mat_name
 from main.config import cfg
 from vis.name_list import key_to_image_path

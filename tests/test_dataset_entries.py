@@ -263,7 +263,7 @@ def test_data_dir_is_read_at_construction_and_missing_files_are_named(cfg, tree,
     with pytest.raises(PoseNetError) as err:
         MuCo('train', cfg)
     assert osp.join(str(tmp_path), 'MuCo') in str(err.value)
-    assert "README.md, section 'Datasets'" in str(err.value)
+    assert "docs/datasets.md" in str(err.value)
     (tmp_path / 'Human36M' / 'annotations').mkdir(parents=True)
     with pytest.raises(PoseNetError) as err:
         Human36M('test', cfg)

@@ -1,0 +1,1 @@
+"""The synthetic data generator of tool/synthetic_data.py, one module per job."""
