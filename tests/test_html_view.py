@@ -11,8 +11,9 @@ import pytest
 
 from common.utils.errors import PoseNetError
 from common.utils.html_view import (PALETTE, person_color, photo_figure, plotly_js_name,
-                                    scene_box, to_plot, video_figure, write_photo_html,
+                                    scene_box, video_figure, write_photo_html,
                                     write_video_html)
+from common.utils.vis import to_plot_coords
 from data.MuCo.MuCo import MuCo
 
 
@@ -41,7 +42,7 @@ def photo_record():
 
 
 def test_plot_axes_put_up_up_and_depth_away():
-    assert to_plot([[100., -200., 5000.]]).tolist() == [[100., 5000., 200.]]
+    assert to_plot_coords([[100., -200., 5000.]]).tolist() == [[100., 5000., 200.]]
 
 
 def test_photo_figure_people_hover_camera_and_ground():

@@ -6,7 +6,7 @@
 A `record` is the demo's JSON record of one photo or frame: `people` (each with `pose_3d`
 `(J, 3)` camera mm, optional `track_id`, optional `person` number), `joints_name`, `skeleton`
 and, for a video frame, `frame`. The page shows the skeletons in camera space with up as up
-(plot axes `(X, Z, -Y)` as in `common/utils/vis.py`), coloured per person (per track when
+(plot axes `(X, Z, -Y)`: `common.utils.vis.to_plot_coords`), coloured per person (per track when
 records carry `track_id`, so a track keeps its colour), a camera pyramid at the origin and a
 ground grid under the lowest joint; dragging rotates, the wheel zooms, hovering a joint shows
 its name and coordinates. A video page has a frame slider and a play button, and one set of
@@ -22,6 +22,7 @@ import numpy as np
 
 from common.utils.errors import PoseNetError
 from common.utils.file_io import write_text
+from common.utils.vis import to_plot_coords
 
 # colours of people / tracks: plotly's D3 palette (10 colours, then again)
 PALETTE = ('#1F77B4', '#FF7F0E', '#2CA02C', '#D62728', '#9467BD', '#8C564B', '#E377C2',
@@ -35,12 +36,6 @@ MARGIN = 1.1               # axis limits: 10% beyond the people and the camera
 def person_color(key):
     """Colour of person / track number `key` (an int; the same key, the same colour)."""
     return PALETTE[int(key) % len(PALETTE)]
-
-
-def to_plot(pose_3d):
-    """Camera mm `(..., 3)` -> plot coordinates `(X, Z, -Y)`: depth away, up is up."""
-    pose_3d = np.asarray(pose_3d, dtype=np.float64)
-    return np.stack((pose_3d[..., 0], pose_3d[..., 2], -pose_3d[..., 1]), axis=-1)
 
 
 def frame_people(record):
@@ -76,7 +71,7 @@ def person_traces(person, joints_name, skeleton):
         return [go.Scatter3d(x=[], y=[], z=[], mode='lines', showlegend=False),
                 go.Scatter3d(x=[], y=[], z=[], mode='markers+text', showlegend=False)]
     key, label, pose = person
-    pts = to_plot(pose)
+    pts = to_plot_coords(pose)
     color = person_color(key)
     xs, ys, zs = _bone_lines(pts, skeleton)
     top = int(np.nanargmax(pts[:, 2])) if np.isfinite(pts[:, 2]).any() else 0
@@ -128,7 +123,7 @@ def scene_box(poses):
     """`(centre (3,), half, ground height)` in plot coordinates around all joints of `poses`
     (a list of `(J, 3)` mm arrays) and the camera: one cube for a whole video, so frames are
     comparable; the ground lies under the lowest joint."""
-    pts = [to_plot(p).reshape(-1, 3) for p in poses]
+    pts = [to_plot_coords(p).reshape(-1, 3) for p in poses]
     pts = np.concatenate(pts + [np.zeros((1, 3)), np.array([[0.0, CAMERA_SIZE, 0.0]])])
     pts = pts[np.isfinite(pts).all(axis=1)]
     lo, hi = pts.min(axis=0), pts.max(axis=0)
