@@ -185,3 +185,26 @@ def test_resolve_model_keeps_files_and_fetches_names(tmp_path, monkeypatch):
     assert calls == [('rootnet', str(tmp_path), None, True)]
     with pytest.raises(PoseNetError, match="unknown model 'bogus'.*posenet, rootnet, detector"):
         store.model_path('bogus')
+
+
+def test_pipeline_from_files_fetches_default_names(tmp_path, monkeypatch, posenet_bytes,
+                                                   rootnet_bytes):
+    import numpy as np
+
+    from main.config import Config
+    from main.pipeline import Pipeline
+    monkeypatch.setattr(store, 'MODELS', {'posenet': small_entry('posenet', 'PoseNet'),
+                                          'rootnet': small_entry('rootnet', 'RootNet')})
+    cfg = Config().update(resnet_type=18, depth_dim=8, input_shape=(64, 64),
+                          pretrained_backbone=False)
+    with ModelServer() as server:
+        server.routes['/m/posenet_small.pth.tar'] = (200, posenet_bytes, '')
+        server.routes['/m/rootnet_small.pth.tar'] = (200, rootnet_bytes, '')
+        monkeypatch.setenv(store.MIRROR_ENV, server.url + '/m')
+        pipeline = Pipeline.from_files(cfg, 'posenet', 'rootnet', backend='torch',
+                                       model_dir=str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ['posenet_small.pth.tar', 'rootnet_small.pth.tar']
+    assert pipeline.posenet.epoch == 24 and pipeline.rootnet is not None
+    result = pipeline(np.full((120, 160, 3), 128, np.uint8), bbox=[[40, 10, 60, 100]])
+    assert result['people'][0]['root_source'] == 'rootnet'
+    assert np.asarray(result['people'][0]['pose_3d']).shape == (21, 3)
