@@ -123,9 +123,10 @@ class Pipeline:
         mean the official models, fetched into `model_dir` (default `$POSENET_MODEL_DIR`, else
         `~/.cache/posenet-3dmppe`) when missing. `cfg`: settings of snapshots that do not carry
         their own (copied for each network); `default_joints`: joint set of a PoseNet snapshot
-        without settings (default MuCo's 21 joints, the original demo's model). Runs on `cfg.device`. `backend`
-        ('auto', 'torch', 'onnx'; see `main.predictor`): 'auto' runs both networks with ONNX
-        Runtime on the CPU (exported once, cached next to each snapshot) and PyTorch on a GPU.
+        without settings (default MuCo's 21 joints, the original demo's model). Runs on
+        `cfg.device`. `backend` ('auto', 'torch', 'onnx'; see `main.predictor`): 'auto' runs both
+        networks with ONNX Runtime on the CPU (exported once, cached next to each snapshot) and
+        PyTorch on a GPU.
         """
         from data.MuCo.MuCo import MuCo
         from main.model_store import resolve_model
