@@ -123,6 +123,15 @@ def fetch_model(name, folder=None, mirror=None, progress=True, entry=None):
     path = osp.join(model_dir(folder), entry.file)
     if osp.isfile(path):
         return path
+    folder = osp.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise PoseNetError(f"cannot create the model folder {folder} ({e.strerror}); choose "
+                           f"another with --model_dir or ${CACHE_ENV}") from None
+    if not os.access(folder, os.W_OK):
+        raise PoseNetError(f"cannot write into the model folder {folder} to fetch {entry.file}; "
+                           f"choose another with --model_dir or ${CACHE_ENV}")
     sources = entry_sources(entry, mirror)
     failures = []
     for url in sources:

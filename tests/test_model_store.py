@@ -208,3 +208,12 @@ def test_pipeline_from_files_fetches_default_names(tmp_path, monkeypatch, posene
     result = pipeline(np.full((120, 160, 3), 128, np.uint8), bbox=[[40, 10, 60, 100]])
     assert result['people'][0]['root_source'] == 'rootnet'
     assert np.asarray(result['people'][0]['pose_3d']).shape == (21, 3)
+
+
+def test_unwritable_model_folder_is_one_line(tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('not a folder')
+    with pytest.raises(PoseNetError, match=r'cannot create the model folder .*file/models .*'
+                                           r'--model_dir or \$POSENET_MODEL_DIR'):
+        store.fetch_model('posenet', str(blocker / 'models'), progress=False,
+                          entry=small_entry(sources=(refused_url(),)))

@@ -121,13 +121,14 @@ def sample_photo():
 
 
 def detector_weights_present():
-    """Whether torchvision's COCO detector weights are in its cache (then the demo detects the
-    people itself; offline they cannot be downloaded and the box is given)."""
-    import os.path as osp
+    """Whether the COCO detector weights are in the model folder or torchvision's cache (then
+    the demo detects the people itself; offline they cannot be downloaded and the box is
+    given)."""
     import torch
     from common.nets.detector import DEFAULT_DETECTOR, coco_weights
-    return osp.isfile(osp.join(torch.hub.get_dir(), 'checkpoints',
-                               osp.basename(coco_weights(DEFAULT_DETECTOR).url)))
+    from main.model_store import model_path
+    return osp.isfile(model_path('detector')) or osp.isfile(osp.join(
+        torch.hub.get_dir(), 'checkpoints', osp.basename(coco_weights(DEFAULT_DETECTOR).url)))
 
 
 def run_demo(args):
