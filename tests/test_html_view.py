@@ -86,6 +86,16 @@ def test_video_figure_tracks_keep_colours_and_one_box():
     assert np.allclose(fig.layout.scene.yaxis.range, [centre[1] - half, centre[1] + half])
 
 
+def test_scene_box_ground_under_the_lowest_joint_and_camera_inside():
+    # people standing higher than the camera (feet 200 mm above it: camera Y -200)
+    high = standing(0, 4000) - [0, 1100, 0]
+    centre, half, ground = scene_box([high])
+    assert ground == 200.0                                  # plot z of the feet
+    lo, hi = centre - half, centre + half
+    assert np.all(lo <= [0, 0, 0]) and np.all(hi >= to_plot_coords(high).max(axis=0))
+    assert scene_box([])[2] == -1000.0                      # no people: 1 m under the camera
+
+
 def test_video_without_frames_is_an_error():
     with pytest.raises(PoseNetError, match='no frame to show in the 3D view of walk.mp4'):
         video_figure(iter([]), 'walk.mp4')

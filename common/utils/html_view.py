@@ -123,12 +123,12 @@ def scene_box(poses):
     """`(centre (3,), half, ground height)` in plot coordinates around all joints of `poses`
     (a list of `(J, 3)` mm arrays) and the camera: one cube for a whole video, so frames are
     comparable; the ground lies under the lowest joint."""
-    pts = [to_plot_coords(p).reshape(-1, 3) for p in poses]
-    pts = np.concatenate(pts + [np.zeros((1, 3)), np.array([[0.0, CAMERA_SIZE, 0.0]])])
-    pts = pts[np.isfinite(pts).all(axis=1)]
+    people = np.concatenate([to_plot_coords(p).reshape(-1, 3) for p in poses] +
+                            [np.zeros((0, 3))])
+    people = people[np.isfinite(people).all(axis=1)]
+    ground = people[:, 2].min() if len(people) else -1000.0    # no people: 1 m under the camera
+    pts = np.concatenate([people, [[0.0, 0.0, 0.0], [0.0, CAMERA_SIZE, ground]]])
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    ground = lo[2] if len(poses) else -1000.0       # no people: 1 m under the camera
-    lo[2] = min(lo[2], ground)
     half = max(float((hi - lo).max()) / 2 * MARGIN, 500.0)
     return (lo + hi) / 2, half, ground
 
