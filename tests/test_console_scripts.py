@@ -57,6 +57,8 @@ def run(capsys, monkeypatch, argv, call):
 def test_command_is_identical_to_the_script(command, args, capsys, monkeypatch):
     func = getattr(console_scripts, project_scripts()[command].split(':')[1])
     script = script_file(command)
+    # as in a fresh interpreter: the script's module not imported yet (runpy warns otherwise)
+    monkeypatch.delitem(sys.modules, console_scripts.SCRIPTS[command], raising=False)
     as_command = run(capsys, monkeypatch, [command] + args, func)
     as_script = run(capsys, monkeypatch, [script] + args,
                     lambda: runpy.run_path(script, run_name='__main__'))
