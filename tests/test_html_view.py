@@ -96,6 +96,15 @@ def test_scene_box_ground_under_the_lowest_joint_and_camera_inside():
     assert scene_box([])[2] == -1000.0                      # no people: 1 m under the camera
 
 
+def test_long_video_page_keeps_every_kth_frame():
+    frames = [record([{'track_id': 1, 'pose_3d': standing(0, 4000).tolist()}], frame=i)
+              for i in range(25)]
+    fig = video_figure(frames, 'long.mp4', max_frames=10)
+    assert [f.name for f in fig.frames] == ['0', '3', '6', '9', '12', '15', '18', '21', '24']
+    assert fig.layout.title.text == 'long.mp4 (1 frame in 3 of 25)'
+    assert len(video_figure(frames, 'all.mp4', max_frames=25).frames) == 25
+
+
 def test_video_without_frames_is_an_error():
     with pytest.raises(PoseNetError, match='no frame to show in the 3D view of walk.mp4'):
         video_figure(iter([]), 'walk.mp4')

@@ -31,6 +31,9 @@ CAMERA_COLOR = '#444444'
 GROUND_COLOR = '#BBBBBB'
 CAMERA_SIZE = 500.0        # mm, depth of the drawn camera pyramid
 MARGIN = 1.1               # axis limits: 10% beyond the people and the camera
+# a video page holds at most this many frames (every k-th frame of a longer video): a page
+# grows by about 5.6 KB per person and frame (measured), 600 frames of 3 people: 10 MB
+MAX_VIDEO_FRAMES = 600
 
 
 def person_color(key):
@@ -178,14 +181,15 @@ def photo_figure(record, title):
     return go.Figure(data=data, layout=_layout(title, centre, half))
 
 
-def write_video_html(path, records, title, embed=False, fps=10):
+def write_video_html(path, records, title, embed=False, fps=10, max_frames=MAX_VIDEO_FRAMES):
     """One page with a frame slider and a play button over the frame `records` (an iterable of
     the demo's .jsonl records, read once: only the poses are kept); tracks keep their colour and
-    all frames share one set of axis limits. Returns `path`."""
-    return _write_page(path, video_figure(records, title, fps), embed)
+    all frames share one set of axis limits. More than `max_frames` frames: every k-th frame
+    (said in the title). Returns `path`."""
+    return _write_page(path, video_figure(records, title, fps, max_frames), embed)
 
 
-def video_figure(records, title, fps=10):
+def video_figure(records, title, fps=10, max_frames=MAX_VIDEO_FRAMES):
     """The plotly figure of `write_video_html`."""
     import plotly.graph_objects as go
     frames, joint_set = [], None
@@ -194,6 +198,10 @@ def video_figure(records, title, fps=10):
         frames.append((record.get('frame', n), frame_people(record)))
     if not frames:
         raise PoseNetError(f"no frame to show in the 3D view of {title}: no decoded frame")
+    step = -(-len(frames) // max_frames)            # ceil: at most max_frames are kept
+    if step > 1:
+        title = f'{title} (1 frame in {step} of {len(frames)})'
+        frames = frames[::step]
     joints_name, skeleton = joint_set
     centre, half, ground = scene_box([p[2] for _, people in frames for p in people])
     slots = max(1, max(len(people) for _, people in frames))
