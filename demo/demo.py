@@ -1,6 +1,7 @@
 """Demo: everyone's absolute 3D pose in a photo, photos or a video (docs/SPEC.md §9, §14).
 
-    python demo/demo.py --input photo.jpg --test_epoch 24      # detector -> RootNet -> PoseNet
+    python demo/demo.py --input photo.jpg     # detector -> RootNet -> PoseNet, models fetched
+    python demo/demo.py --input photo.jpg --test_epoch 24      # PoseNet demo/snapshot_24.pth.tar
     python demo/demo.py --input photo.jpg --snapshot output/model_dump/snapshot_24.pth.tar \\
         --bbox 139.4 102.3 222.4 241.6 --bbox 287.2 61.5 74.9 181.4    # given boxes: no detector
     python demo/demo.py --input photo.jpg --test_epoch 24 --bbox 139 102 222 241 \\
@@ -10,15 +11,17 @@
     python demo/demo.py --input clips/walk.mp4 --test_epoch 24 --out out/   # a video
     python demo/demo.py --input photos/ --test_epoch 24 --root_prior        # a folder, no RootNet
 
-Models (each is loaded only when it is needed, and a missing one is one error line saying
-where to get it):
-* PoseNet: `--snapshot PATH`, or `--test_epoch N` for `demo/snapshot_N.pth.tar` (the original's
-  MuCo 21-joint model); snapshots written by this project carry their own settings.
+Models (each is loaded only when it is needed; the official ones are fetched on first use
+into the model folder `--model_dir`, default `$POSENET_MODEL_DIR` or `~/.cache/posenet-3dmppe`,
+see docs/models.md; offline, one error line says which file to put where):
+* PoseNet: `--snapshot PATH`, or `--test_epoch N` for `demo/snapshot_N.pth.tar`, default the
+  official MuCo 21-joint snapshot; snapshots written by this project carry their own settings.
 * RootNet (people without `--root_depth`): `--rootnet PATH`, default
-  `demo/rootnet_snapshot_18.pth.tar` (the official RootNet `snapshot_18.pth.tar`, renamed).
+  `demo/rootnet_snapshot_18.pth.tar` when there, else the official RootNet `snapshot_18.pth.tar`.
   `--root_prior` uses the paper's camera-distance prior instead (a rough guess).
 * Detector (no `--bbox`, `--detections` or `--bbox_root`): `--detector NAME|PATH`, default
-  torchvision's COCO Faster R-CNN ResNet-50 FPN v2 (downloaded once into
+  torchvision's COCO Faster R-CNN ResNet-50 FPN v2 (read from the model folder when
+  tool/fetch_models.py put it there, else torchvision's download into
   `$TORCH_HOME/hub/checkpoints/`; offline, put the file there or pass its path).
 
 The camera is `--focal`/`--princpt` px, default the original's normalised camera (focal 1500,
@@ -26,11 +29,14 @@ principal point at the image centre); the outputs state which was used.
 
 Outputs in `--out` (default: this script's folder, as the original), written atomically:
 * one photo: `output_pose_2d.jpg` (skeletons on the photo), `output_pose_3d.png` (everyone in
-  camera space, mm, up is up) and `output_pose.json` (boxes, roots and their source, 2D and 3D
-  joints, joint names, camera, models);
-* a folder: the same three files per image, named `<image stem>_pose_2d.jpg`, ...;
+  camera space, mm, up is up, people numbered), `output_pose.json` (boxes, roots and their
+  source, 2D and 3D joints, joint names, camera, models) and `output_pose_3d.html` (the same
+  people in an interactive 3D page; `--no_html` leaves it out; plotly.js is written once
+  beside the pages as `plotly-<version>.min.js`);
+* a folder: the same files per image, named `<image stem>_pose_2d.jpg`, ...;
 * a video: `<stem>_pose.mp4` (skeletons drawn on every frame), `<stem>_pose.jsonl` (one JSON
-  record per frame) and `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame).
+  record per frame), `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame, one set of axis
+  limits for the whole video) and `<stem>_pose_3d.html` (frame slider and play button).
 A frame or image that cannot be decoded is reported and skipped; the summary counts them.
 """
 import argparse
@@ -45,9 +51,12 @@ import numpy as np
 from common.utils.cli import add_common_args, configure, run_cli
 from common.utils.errors import PoseNetError
 from common.utils.file_io import atomic_path, write_json, write_text
-from common.utils.vis import show_image, vis_3d_multiple_skeleton, vis_keypoints
+from common.utils.html_view import write_photo_html, write_video_html
+from common.utils.vis import (cube_limits, show_image, to_plot_coords, vis_3d_multiple_skeleton,
+                              vis_keypoints)
 from data.dataset import load_image
 from data.detections import read_bbox_root, read_detections, select_image
+from main import model_store
 from main.pipeline import (ROOT_GIVEN, ROOT_PRIOR, ROOT_ROOTNET, Pipeline, check_boxes,
                            check_root_depths, process_boxes)
 
@@ -57,7 +66,7 @@ DEFAULT_ROOTNET = osp.join(DEMO_DIR, 'rootnet_snapshot_18.pth.tar')
 DEFAULT_SCORE_THRESH = 0.5
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
-TITLE_3D = 'output_pose_3d (x,y,z: camera-centered. mm.)'
+TITLE_3D = '{name} (x,y,z: camera-centered. mm.)'
 ROOTNET_HELP = ("the official RootNet snapshot_18.pth.tar (github.com/mks0601/"
                 "3DMPPE_ROOTNET_RELEASE, 'MuCo-3DHP' model) saved as "
                 f"{DEFAULT_ROOTNET}, or a RootNet trained here (main/train.py --cfg "
@@ -213,12 +222,16 @@ def draw_2d(img, result):
     return vis_img
 
 
-def draw_3d(result, path=None, show=False):
-    """The 3D view of everyone (camera space, mm); an image without people gets an empty one."""
+def draw_3d(result, path=None, show=False, title='output_pose_3d', limits=None):
+    """The 3D view of everyone (camera space, mm), people numbered (track ids when the people
+    carry `track_id`), titled by the input's name; `limits`: one axis cube for all frames of a
+    video (`cube_limits`). An image without people gets an empty view."""
     poses = np.array([p['pose_3d'] for p in result['people']], dtype=np.float64).reshape(
         -1, len(result['joints_name']), 3)
+    labels = [str(p.get('track_id', n + 1)) for n, p in enumerate(result['people'])]
     return vis_3d_multiple_skeleton(poses, None, result['skeleton'], filename=path,
-                                    title=TITLE_3D, show=show)
+                                    title=TITLE_3D.format(name=title), labels=labels, show=show,
+                                    limits=limits)
 
 
 def _floats(a):
@@ -257,15 +270,19 @@ def output_names(out_dir, stem=None):
     prefix = 'output_pose' if stem is None else f'{stem}_pose'
     return {'pose_2d': osp.join(out_dir, f'{prefix}_2d.jpg'),
             'pose_3d': osp.join(out_dir, f'{prefix}_3d.png'),
-            'json': osp.join(out_dir, f'{prefix}.json')}
+            'json': osp.join(out_dir, f'{prefix}.json'),
+            'html': osp.join(out_dir, f'{prefix}_3d.html')}
 
 
-def write_outputs(paths, img, result, record):
-    """Write the 2D drawing, the 3D view and the JSON record; returns the 2D drawing."""
+def write_outputs(paths, img, result, record, title, html=True):
+    """Write the 2D drawing, the 3D view, the JSON record and (with `html`) the interactive 3D
+    page; returns the 2D drawing."""
     vis_img = draw_2d(img, result)
     write_image(paths['pose_2d'], vis_img)
-    draw_3d(result, paths['pose_3d'])
+    draw_3d(result, paths['pose_3d'], title=title)
     write_json(paths['json'], record)
+    if html:
+        write_photo_html(paths['html'], record, title)
     return vis_img
 
 
@@ -275,15 +292,21 @@ def parse_args(argv=None):
         description='3DMPPE demo: absolute 3D poses of everyone in a photo, a folder of photos '
                     'or a video (detector -> RootNet -> PoseNet).',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:12]))
+        epilog='\n'.join(__doc__.splitlines()[1:13]))
     add_common_args(parser)
     model = parser.add_mutually_exclusive_group()
     model.add_argument('--test_epoch', type=int, default=None,
                        help='PoseNet demo/snapshot_<epoch>.pth.tar (as the original)')
-    model.add_argument('--snapshot', type=str, default=None, help='PoseNet snapshot file')
-    parser.add_argument('--rootnet', type=str, default=DEFAULT_ROOTNET,
+    model.add_argument('--snapshot', type=str, default=None,
+                       help='PoseNet snapshot file (default: the official MuCo snapshot, '
+                            'fetched into the model folder on first use)')
+    parser.add_argument('--rootnet', type=str, default=None,
                         help='RootNet snapshot for people without --root_depth (default '
-                             'demo/rootnet_snapshot_18.pth.tar)')
+                             'demo/rootnet_snapshot_18.pth.tar when there, else the official '
+                             'one, fetched into the model folder on first use)')
+    parser.add_argument('--model_dir', type=str, default=None, metavar='DIR',
+                        help='folder of the fetched models (default $POSENET_MODEL_DIR, else '
+                             '~/.cache/posenet-3dmppe; docs/models.md)')
     parser.add_argument('--detector', type=str, default='fasterrcnn_resnet50_fpn_v2',
                         help='person detector when no box is given: a torchvision model name '
                              '(fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn, '
@@ -328,6 +351,10 @@ def parse_args(argv=None):
                         help='inference engine: auto (default: ONNX Runtime on the CPU, PyTorch '
                              'on a GPU), torch, or onnx; ONNX exports each snapshot once to '
                              '<snapshot>.onnx next to it (or pass an exported .onnx file)')
+    parser.add_argument('--html', dest='html', action='store_true', default=True,
+                        help='also write an interactive 3D page per photo or video (default)')
+    parser.add_argument('--no_html', dest='html', action='store_false',
+                        help='no interactive 3D page')
     parser.add_argument('--show', action='store_true',
                         help='open interactive windows with the results of a photo')
     parser.add_argument('--no_progress', action='store_true', help='no progress bar')
@@ -335,33 +362,63 @@ def parse_args(argv=None):
 
 
 def posenet_path(args):
-    """PoseNet snapshot from `--snapshot`, else `demo/snapshot_<test_epoch>.pth.tar`."""
+    """PoseNet snapshot from `--snapshot`, else `demo/snapshot_<test_epoch>.pth.tar`, else the
+    official MuCo snapshot in the model folder (fetched when missing)."""
     path = args.snapshot
     if path is None:
         if args.test_epoch is None:
-            raise PoseNetError("no PoseNet: give --test_epoch N (reads demo/snapshot_N.pth.tar) "
-                               "or --snapshot PATH")
+            return model_store.fetch_model('posenet', args.model_dir,
+                                           progress=not args.no_progress)
         path = osp.join(DEMO_DIR, f'snapshot_{args.test_epoch}.pth.tar')
     if not osp.isfile(path):
         raise PoseNetError(
             f"PoseNet snapshot not found: {path}. The demo needs a MuCo-trained (21-joint) PoseNet"
             " snapshot: put the official pretrained MuCo snapshot there (snapshot_24.pth.tar, see "
-            "README 'Run on your own photo or video'), or pass --snapshot output/model_dump/"
-            "snapshot_<epoch>.pth.tar of a model you trained with trainset_3d=['MuCo']")
+            "docs/models.md; without --snapshot and --test_epoch the demo fetches it), or pass "
+            "--snapshot output/model_dump/snapshot_<epoch>.pth.tar of a model you trained with "
+            "trainset_3d=['MuCo']")
     return path
 
 
+def rootnet_path(args):
+    """RootNet snapshot from `--rootnet`, else `demo/rootnet_snapshot_18.pth.tar` when there,
+    else the official one in the model folder (fetched when missing)."""
+    if args.rootnet is not None:
+        if not osp.isfile(args.rootnet):
+            raise PoseNetError(f"RootNet snapshot not found: {args.rootnet}. People without "
+                               f"--root_depth need RootNet: {ROOTNET_HELP}; or pass --rootnet "
+                               "PATH, --root_depth, or --root_prior")
+        return args.rootnet
+    if osp.isfile(DEFAULT_ROOTNET):
+        return DEFAULT_ROOTNET
+    try:
+        return model_store.fetch_model('rootnet', args.model_dir, progress=not args.no_progress)
+    except PoseNetError as e:
+        raise PoseNetError(f"{e}; or, without RootNet, pass --root_depth or --root_prior") \
+            from None
+
+
+def detector_weights(args):
+    """The default detector's weights file when it is in the model folder (put there by
+    tool/fetch_models.py), else the `--detector` value (torchvision's weights API)."""
+    from common.nets.detector import DEFAULT_DETECTOR
+    if args.detector == DEFAULT_DETECTOR:
+        fetched = model_store.model_path('detector', args.model_dir)
+        if osp.isfile(fetched):
+            return fetched
+    return args.detector
+
+
 def build_pipeline(args, cfg, source, root_depths, root_prior):
-    """The pipeline with the models this run needs (each checked before anything loads)."""
-    pose = posenet_path(args)
+    """The pipeline with the models this run needs (each found or fetched before anything
+    loads); sets `args.snapshot` / `args.rootnet` to the files used."""
+    args.snapshot = posenet_path(args)
     needs_rootnet = not root_prior and args.bbox_root is None and (
         root_depths is None or any(d is None for d in root_depths))
-    if needs_rootnet and not osp.isfile(args.rootnet):
-        raise PoseNetError(f"RootNet snapshot not found: {args.rootnet}. People without "
-                           f"--root_depth need RootNet: {ROOTNET_HELP}; or pass --rootnet PATH, "
-                           "--root_depth, or --root_prior")
-    return Pipeline.from_files(cfg, pose, args.rootnet if needs_rootnet else None,
-                               args.detector if source.uses_detector else None,
+    if needs_rootnet:
+        args.rootnet = rootnet_path(args)
+    return Pipeline.from_files(cfg, args.snapshot, args.rootnet if needs_rootnet else None,
+                               detector_weights(args) if source.uses_detector else None,
                                args.score_thresh, args.flip_test, backend=args.backend)
 
 
@@ -414,7 +471,7 @@ def main(argv=None):
     meta = {'camera_source': 'given' if args.princpt is not None or args.focal is not None
             else 'default: focal 1500 px, principal point at the image centre',
             'bbox_source': source.describe(),
-            'models': {'posenet': osp.abspath(posenet_path(args)),
+            'models': {'posenet': osp.abspath(args.snapshot),
                        'posenet_epoch': pipeline.posenet.epoch,
                        'rootnet': None if pipeline.rootnet is None else osp.abspath(args.rootnet),
                        'detector': None if pipeline.detector is None else args.detector,
@@ -437,7 +494,9 @@ def run_photo(pipeline, img, args, source, root_depths, root_prior, meta):
     result, image_id = run_one(pipeline, img, args.input, args, source, root_depths, root_prior)
     record = result_to_json(result, args.input, img.shape, meta, image_id)
     files = output_names(args.out)
-    vis_img = write_outputs(files, img, result, record)
+    if not args.html:
+        del files['html']
+    vis_img = write_outputs(files, img, result, record, osp.basename(args.input), args.html)
     print('\n'.join(summary_lines(result, args.input)))
     print(f"camera: focal {result['focal'].tolist()} px, principal point "
           f"{result['princpt'].tolist()} px ({meta['camera_source']})")
@@ -445,7 +504,7 @@ def run_photo(pipeline, img, args, source, root_depths, root_prior, meta):
         print(f'wrote {path}')
     if args.show:
         show_image(vis_img, title=osp.basename(files['pose_2d']))
-        draw_3d(result, show=True)
+        draw_3d(result, show=True, title=osp.basename(args.input))
     record['files'] = files
     return record
 
@@ -471,7 +530,9 @@ def run_folder(pipeline, args, source, root_prior, meta):
         result, image_id = run_one(pipeline, img, path, args, source, None, root_prior)
         record = result_to_json(result, path, img.shape, meta, image_id)
         names = output_names(args.out, osp.splitext(osp.basename(path))[0])
-        write_outputs(names, img, result, record)
+        if not args.html:
+            del names['html']
+        write_outputs(names, img, result, record, osp.basename(path), args.html)
         records.append(record)
         files[path] = names
     bar.close()
@@ -486,6 +547,8 @@ def run_video(pipeline, args, source, root_prior, meta, capture=None):
     files = {'video': osp.join(args.out, f'{stem}_pose.mp4'),
              'jsonl': osp.join(args.out, f'{stem}_pose.jsonl'),
              'pose_3d_dir': osp.join(args.out, f'{stem}_pose_3d')}
+    if args.html:
+        files['html'] = osp.join(args.out, f'{stem}_pose_3d.html')
     os.makedirs(files['pose_3d_dir'], exist_ok=True)
     records, skipped, lines = [], [], []
     bar = progress(count, args, 'frame')
@@ -514,7 +577,6 @@ def run_video(pipeline, args, source, root_prior, meta, capture=None):
                     raise PoseNetError(f"cannot write the video {files['video']} (no mp4v "
                                        "encoder in this OpenCV)")
             writer.write(drawn)
-            draw_3d(result, osp.join(files['pose_3d_dir'], f'frame_{index:06d}.png'))
         bar.close()
         if writer is None:
             raise PoseNetError(f"no frame of {args.input} could be decoded")
@@ -524,6 +586,15 @@ def run_video(pipeline, args, source, root_prior, meta, capture=None):
         if osp.exists(tmp_video):
             os.remove(tmp_video)
     write_text(files['jsonl'], ''.join(lines))
+    # the 3D views once all frames are known: one set of axis limits for the whole video
+    name = osp.basename(args.input)
+    limits = cube_limits(np.concatenate(
+        [to_plot_coords(p['pose_3d']) for r in records for p in r['people']] or [np.zeros((0, 3))]))
+    for record in records:
+        draw_3d(record, osp.join(files['pose_3d_dir'], f"frame_{record['frame']:06d}.png"),
+                title=f"{name} frame {record['frame']}", limits=limits)
+    if args.html:
+        write_video_html(files['html'], records, name)
     print(f"{len(records)} frame(s) of {args.input} done, {len(skipped)} skipped"
           + (f" (frames {', '.join(map(str, skipped[:10]))})" if skipped else '')
           + f"; wrote {files['video']} and {files['jsonl']}")

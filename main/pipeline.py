@@ -4,6 +4,7 @@
     pipeline = Pipeline.from_files(cfg, posenet='snapshot_24.pth.tar',
                                    rootnet='snapshot_18.pth.tar',
                                    detector='fasterrcnn_resnet50_fpn_v2')
+    pipeline = Pipeline.from_files(cfg, 'posenet', 'rootnet', 'detector')   # fetched models
     result = pipeline(cv2.imread('photo.jpg'))            # camera: focal 1500 px, image centre
     for person in result['people']:
         person['bbox'], person['score'], person['root_cam'], person['pose_2d'], person['pose_3d']
@@ -113,19 +114,26 @@ class Pipeline:
 
     @classmethod
     def from_files(cls, cfg, posenet, rootnet=None, detector=None, score_thresh=0.5,
-                   flip_test=False, default_joints=None, backend='auto'):
+                   flip_test=False, default_joints=None, backend='auto', model_dir=None):
         """Build the pipeline from model files.
 
         `posenet`, `rootnet`: snapshot paths (RootNet None: no RootNet); `detector`: None, a
         name of `common.nets.detector.DETECTORS`, or a path to a weights file of the default
-        detector; `cfg`: settings of snapshots that do not carry their own (copied for each
-        network); `default_joints`: joint set of a PoseNet snapshot without settings (default
-        MuCo's 21 joints, the original demo's model). Runs on `cfg.device`. `backend`
-        ('auto', 'torch', 'onnx'; see `main.predictor`): 'auto' runs both networks with ONNX
-        Runtime on the CPU (exported once, cached next to each snapshot) and PyTorch on a GPU.
+        detector. The default names 'posenet', 'rootnet' and 'detector' (`main.model_store`)
+        mean the official models, fetched into `model_dir` (default `$POSENET_MODEL_DIR`, else
+        `~/.cache/posenet-3dmppe`) when missing. `cfg`: settings of snapshots that do not carry
+        their own (copied for each network); `default_joints`: joint set of a PoseNet snapshot
+        without settings (default MuCo's 21 joints, the original demo's model). Runs on
+        `cfg.device`. `backend` ('auto', 'torch', 'onnx'; see `main.predictor`): 'auto' runs both
+        networks with ONNX Runtime on the CPU (exported once, cached next to each snapshot) and
+        PyTorch on a GPU.
         """
         from data.MuCo.MuCo import MuCo
+        from main.model_store import resolve_model
         from main.predictor import PoseNetPredictor, RootNetPredictor
+        posenet = resolve_model(posenet, model_dir)
+        rootnet = None if rootnet is None else resolve_model(rootnet, model_dir)
+        detector = None if detector is None else resolve_model(detector, model_dir)
         pose = PoseNetPredictor.from_snapshot(posenet, copy.deepcopy(cfg),
                                               default_joints or MuCo, flip_test, cfg.device,
                                               backend)

@@ -19,6 +19,7 @@ import demo.demo as demo
 from common.nets.posenet import get_pose_net
 from common.nets.rootnet import get_root_net
 from common.utils.errors import PoseNetError
+from common.utils.html_view import plotly_js_name
 from common.utils.snapshot import save_snapshot
 from data.detections import read_bbox_root, read_detections, select_image, write_bbox_root
 from data.MuCo.MuCo import MuCo
@@ -96,8 +97,12 @@ def test_demo_writes_three_outputs(tmp_path, photo, snapshot):
                                  '--bbox', *map(str, boxes[1]),
                                  '--root_depth', '4500', 'prior', '--focal', '1000', '1100'))
     files = result['files']
-    assert set(files) == {'pose_2d', 'pose_3d', 'json'}
+    assert set(files) == {'pose_2d', 'pose_3d', 'json', 'html'}
     assert files['pose_2d'] == str(out / 'output_pose_2d.jpg')
+    assert files['html'] == str(out / 'output_pose_3d.html')
+    page = open(files['html']).read()
+    assert f'"text":"{osp.basename(photo)}"' in page                  # titled by the input
+    assert 'person 1' in page and 'person 2' in page and plotly_js_name() in page
     assert files['pose_3d'] == str(out / 'output_pose_3d.png')
     drawn = cv2.imread(files['pose_2d'])
     assert drawn.shape == (IMG_H, IMG_W, 3)
@@ -180,6 +185,12 @@ def test_folder_of_photos_skips_and_reports_an_undecodable_one(tmp_path, snapsho
     assert res['skipped'] == [str(folder / 'b.jpg')]
     assert [r['image'] for r in res['records']] == [str(folder / 'a.jpg'), str(folder / 'c.png')]
     assert sorted(os.listdir(tmp_path / 'out')) == [
+        'a_pose.json', 'a_pose_2d.jpg', 'a_pose_3d.html', 'a_pose_3d.png', 'c_pose.json',
+        'c_pose_2d.jpg', 'c_pose_3d.html', 'c_pose_3d.png', plotly_js_name()]
+    # --no_html: the three files of the original only
+    demo.main(demo_args(str(folder), snapshot, tmp_path / 'plain', '--bbox', '100', '30', '110',
+                        '170', '--root_prior', '--no_progress', '--no_html'))
+    assert sorted(os.listdir(tmp_path / 'plain')) == [
         'a_pose.json', 'a_pose_2d.jpg', 'a_pose_3d.png', 'c_pose.json', 'c_pose_2d.jpg',
         'c_pose_3d.png']
     assert f"warning: cannot decode {folder / 'b.jpg'}; skipped" in capsys.readouterr().err
@@ -212,6 +223,9 @@ def test_video_gives_a_drawn_video_jsonl_and_3d_views(tmp_path, snapshot):
     assert all(len(r['people']) == 1 for r in records)
     assert sorted(os.listdir(files['pose_3d_dir'])) == [f'frame_{i:06d}.png' for i in range(4)]
     assert not [f for f in os.listdir(out) if f.startswith('.')]
+    page = open(files['html']).read()
+    assert files['html'] == str(out / 'walk_pose_3d.html') and 'walk.mp4' in page
+    assert all(f'"name":"{i}"' in page for i in range(4))         # one plotly frame each
 
 
 class FlakyCapture:
@@ -259,12 +273,22 @@ def test_missing_model_files_are_one_clear_line_each(tmp_path, photo, snapshot, 
     expected = osp.join(REPO, 'demo', 'snapshot_987.pth.tar')
     with pytest.raises(PoseNetError, match=f'PoseNet snapshot not found: {expected}'):
         demo.main(['--input', photo, '--test_epoch', '987', '--out', str(tmp_path)])
-    with pytest.raises(PoseNetError, match='--test_epoch N .* or --snapshot PATH'):
-        demo.main(['--input', photo, '--out', str(tmp_path)])
-    # no root depth: RootNet is needed, its file is named with where to get it
-    with pytest.raises(PoseNetError, match=r'RootNet snapshot not found: .*rootnet_snapshot_18'
-                                           r'\.pth\.tar.*3DMPPE_ROOTNET_RELEASE.*--root_prior'):
+    # no PoseNet given: the official one is fetched; offline that is one line naming the file
+    # and where to put it (here a mirror where nothing listens stands for "no network")
+    from tests.model_server import refused_url
+    monkeypatch.setenv('POSENET_MODEL_MIRROR', refused_url().rsplit('/', 1)[0])
+    monkeypatch.setenv('POSENET_MODEL_DIR', str(tmp_path / 'models'))
+    with pytest.raises(PoseNetError, match=r'posenet model: could not download posenet_muco_'
+                                           r'snapshot_24\.pth\.tar .* put it at .*models'):
+        demo.main(['--input', photo, '--out', str(tmp_path), '--no_progress'])
+    # no root depth: RootNet is needed; offline its file is named with where to get it
+    with pytest.raises(PoseNetError, match=r'rootnet model: could not download rootnet_muco_'
+                                           r'snapshot_18\.pth\.tar.*--root_prior'):
         demo.main(demo_args(photo, snapshot, tmp_path, '--bbox', '10', '10', '50', '50'))
+    with pytest.raises(PoseNetError, match=r'RootNet snapshot not found: .*none\.pth\.tar.*'
+                                           r'3DMPPE_ROOTNET_RELEASE.*--root_prior'):
+        demo.main(demo_args(photo, snapshot, tmp_path, '--bbox', '10', '10', '50', '50',
+                            '--rootnet', str(tmp_path / 'none.pth.tar')))
     # no box: the detector's weights; offline that is one line naming the file and the folder
     import torchvision.models as tvm
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))

@@ -102,3 +102,17 @@ def test_learning_check_command_line_parses(capsys):
     with pytest.raises(SystemExit) as e:
         learning_check.main(['--help'])
     assert e.value.code == 0 and '--epochs' in capsys.readouterr().out
+
+
+def test_quick_start_keeps_only_the_tested_snapshot_and_half_the_cores(tmp_path, monkeypatch):
+    for epoch in range(4):
+        (tmp_path / f'snapshot_{epoch}.pth.tar').write_bytes(b'x' * (10 + epoch))
+    (tmp_path / 'notes.txt').write_text('kept')
+    assert quick_start.keep_only_snapshot(str(tmp_path), 3) == 10 + 11 + 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['notes.txt', 'snapshot_3.pth.tar']
+    monkeypatch.setattr(quick_start.os, 'sched_getaffinity', lambda pid: {0, 1})
+    assert quick_start.default_threads() == 1        # 2 shared cores: 1 compute thread
+    monkeypatch.setattr(quick_start.os, 'sched_getaffinity', lambda pid: set(range(16)))
+    assert quick_start.default_threads() == 8
+    monkeypatch.setattr(quick_start.os, 'sched_getaffinity', lambda pid: {0})
+    assert quick_start.default_threads() == 1

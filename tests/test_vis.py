@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import scipy.io
 
-from common.utils.vis import (bone_colors, vis_2d_and_3d, vis_3d_multiple_skeleton,
-                              vis_3d_skeleton, vis_keypoints)
+from common.utils.vis import (MAX_TICKS_3D, bone_colors, cube_limits, to_plot_coords,
+                              vis_2d_and_3d, vis_3d_multiple_skeleton, vis_3d_skeleton,
+                              vis_keypoints)
 from vis import coco_img_name, mupots_img_name, view_results
 from data.result_files import coco_key, mupots_key
 from vis.name_list import key_to_image_path
@@ -141,6 +142,34 @@ def test_vis_3d_multiple_skeleton_axes_and_visibility(tmp_path):
     path = str(tmp_path / 'multi.png')
     assert vis_3d_multiple_skeleton(poses, vis, SKELETON, filename=path, title='two') == path
     _assert_png(path)
+
+
+def test_3d_view_numbers_people_and_keeps_ticks_few():
+    # three people metres apart: numbered above their heads, at most MAX_TICKS_3D ticks an axis
+    poses = np.stack([TEMPLATE + [x, 0, z] for x, z in ((-3000, 4000), (0, 9000), (3500, 6000))])
+    fig = vis_3d_multiple_skeleton(poses, None, SKELETON, labels=['1', '2', '3'], title='a.jpg')
+    ax = fig.axes[0]
+    assert ax.get_title() == 'a.jpg'
+    assert [t.get_text() for t in ax.texts] == ['1', '2', '3']
+    fig.canvas.draw()
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        lo, hi = sorted(axis.get_view_interval())
+        ticks = [t for t in axis.get_majorticklocs() if lo <= t <= hi]
+        assert 2 <= len(ticks) <= MAX_TICKS_3D + 1
+
+
+def test_3d_view_takes_given_limits_for_every_frame():
+    # one cube for a video: two frames with people in different places get the same axes
+    frames = [TEMPLATE[None] + [-800, 0, 4000], TEMPLATE[None] + [1500, 0, 8000]]
+    limits = cube_limits(np.concatenate([to_plot_coords(f).reshape(-1, 3) for f in frames]))
+    axes = []
+    for poses in frames:
+        ax = vis_3d_multiple_skeleton(poses, None, SKELETON, limits=limits).axes[0]
+        axes.append((ax.get_xlim3d(), ax.get_ylim3d(), ax.get_zlim3d()))
+    assert axes[0] == axes[1]
+    centre, half = limits
+    np.testing.assert_allclose(axes[0][1], (centre[1] - half, centre[1] + half))
+    assert axes[0][1][0] < 4000 and axes[0][1][1] > 8000       # both frames' depths inside
 
 
 def test_show_without_display_warns_and_still_saves(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ with flip test) and prints the MPJPE next to the mean-pose baseline's. Every ste
 project's ordinary command; the equivalent command lines are printed as they run.
 """
 import argparse
+import os
 import os.path as osp
 import shlex
 import sys
@@ -37,6 +38,26 @@ def small_model_cfg(data_dir, output_dir, epochs, input_size=64, batch_size=16, 
         f'lr={lr}',
         f'data_dir={data_dir}', f'output_dir={output_dir}',
     ]
+
+
+def default_threads():
+    """PyTorch compute threads of the quick start: half the cores this process may use, at
+    least 1. On a machine shared with other work, as many threads as cores collapse (measured:
+    2 threads on 2 shared cores ran 10x slower than 1); the data-loader workers need a core too."""
+    return max(1, len(os.sched_getaffinity(0)) // 2)
+
+
+def keep_only_snapshot(model_dir, epoch):
+    """Delete the snapshots of `model_dir` other than `epoch` (the one tested); returns the bytes
+    freed. Each ResNet-18 snapshot with its optimizer state is about 0.1 GB."""
+    from common.utils.snapshot import find_snapshot_epochs, snapshot_path
+    freed = 0
+    for other in find_snapshot_epochs(model_dir):
+        if other != epoch:
+            path = snapshot_path(model_dir, other)
+            freed += osp.getsize(path)
+            os.remove(path)
+    return freed
 
 
 def show(command, argv):
@@ -100,13 +121,14 @@ def sample_photo():
 
 
 def detector_weights_present():
-    """Whether torchvision's COCO detector weights are in its cache (then the demo detects the
-    people itself; offline they cannot be downloaded and the box is given)."""
-    import os.path as osp
+    """Whether the COCO detector weights are in the model folder or torchvision's cache (then
+    the demo detects the people itself; offline they cannot be downloaded and the box is
+    given)."""
     import torch
     from common.nets.detector import DEFAULT_DETECTOR, coco_weights
-    return osp.isfile(osp.join(torch.hub.get_dir(), 'checkpoints',
-                               osp.basename(coco_weights(DEFAULT_DETECTOR).url)))
+    from main.model_store import model_path
+    return osp.isfile(model_path('detector')) or osp.isfile(osp.join(
+        torch.hub.get_dir(), 'checkpoints', osp.basename(coco_weights(DEFAULT_DETECTOR).url)))
 
 
 def run_demo(args):
@@ -123,6 +145,8 @@ def run_demo(args):
     train(cfg_items + ['network=RootNet', 'trainset_3d=["MuCo"]', 'trainset_2d=["MPII"]',
                        f'end_epoch={epochs}', f'lr_dec_epoch=[{epochs - 2}]'],
           progress=not args.no_progress)
+    for model_dir in (osp.join(out, 'model_dump'), osp.join(out, 'rootnet', 'model_dump')):
+        keep_only_snapshot(model_dir, epochs - 1)
     argv = ['--input', sample_photo(),
             '--snapshot', osp.join(out, 'model_dump', f'snapshot_{epochs - 1}.pth.tar'),
             '--rootnet', osp.join(out, 'rootnet', 'model_dump', f'snapshot_{epochs - 1}.pth.tar'),
@@ -147,10 +171,16 @@ def main(argv=None):
     parser.add_argument('--epochs', type=int, default=QUICK['epochs'])
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no_progress', action='store_true')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='PyTorch compute threads (default: half the usable cores, at least 1)')
     parser.add_argument('--demo', action='store_true',
                         help='train the MuCo PoseNet and a RootNet briefly and run the whole '
                              'demo chain on a real photo')
     args = parser.parse_args(argv)
+    import torch
+    threads = args.threads or default_threads()
+    torch.set_num_threads(threads)
+    print(f'{threads} compute thread(s) (--threads)', flush=True)
     if args.demo:
         return run_demo(args)
 
@@ -165,12 +195,14 @@ def main(argv=None):
                                 lr_dec_epoch=args.epochs - 1)
     train(cfg_items + ['trainset_2d=[]'], progress=not args.no_progress, seed=args.seed)
     metrics = test(cfg_items, args.epochs - 1, progress=not args.no_progress)
+    freed = keep_only_snapshot(osp.join(args.out, 'model_dump'), args.epochs - 1)
     ratio = baseline / metrics['error']
     print(f"\nQuick start done in {(time.time() - start) / 60:.1f} min ({n_train} training / "
           f"{n_test} held-out samples, snapshots in {osp.join(args.out, 'model_dump')}):")
     print(f"  trained model MPJPE  {metrics['error']:7.1f} mm  (protocol 2, flip test)")
     print(f"  mean-pose baseline   {baseline:7.1f} mm  (everyone gets the training mean pose)")
     print(f"  baseline / model     {ratio:7.2f}x")
+    print(f"  (kept only the tested snapshot; {freed / 1e9:.2f} GB of earlier ones deleted)")
     metrics.update(baseline=baseline, ratio=ratio)
     return metrics
 

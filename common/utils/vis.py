@@ -20,6 +20,7 @@ import cv2
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from mpl_toolkits.mplot3d import Axes3D  # noqa: F401  (registers the '3d' projection)
 
 from common.utils.file_io import atomic_path
@@ -27,6 +28,10 @@ from common.utils.file_io import atomic_path
 # default 3D viewpoint (degrees): a little above, and turned 20 degrees to the right of the camera
 DEFAULT_ELEV = 15
 DEFAULT_AZIM = -70
+
+# 3D views: at most this many ticks per axis, so that the mm labels of a wide scene (several
+# people metres apart) do not run into each other
+MAX_TICKS_3D = 5
 
 _NON_INTERACTIVE = {'agg', 'cairo', 'pdf', 'pgf', 'ps', 'svg', 'template'}
 _INTERACTIVE_CANDIDATES = ('QtAgg', 'TkAgg', 'GTK4Agg', 'GTK3Agg', 'WXAgg', 'MacOSX')
@@ -194,19 +199,20 @@ def _as_people(kpt_3d, kpt_3d_vis):
 
 
 def draw_3d_skeletons(ax, kpt_3d, kpt_3d_vis, kps_lines, labels=None,
-                      elev=DEFAULT_ELEV, azim=DEFAULT_AZIM):
+                      elev=DEFAULT_ELEV, azim=DEFAULT_AZIM, limits=None):
     """Draw people in camera space into a matplotlib 3D axes `ax`.
 
     kpt_3d: `(N, J, 3)` camera mm; kpt_3d_vis: `(N, J, 1)` or `(N, J)`, joint drawn when > 0
     (None: all). Plotted as `(X, Z, -Y)` so that up is up; equal scale on the three axes.
-    labels: optional N strings written next to each person's highest joint.
+    labels: optional N strings (person numbers, track ids) written above each person's highest
+    joint. limits: `(centre (3,), half)` of the axis cube in plot coordinates (`cube_limits`;
+    e.g. one for all frames of a video), default: around these people.
     """
     kpt_3d, vis = _as_people(kpt_3d, kpt_3d_vis)
     colors = [_bgr_to_rgb01(c) for c in bone_colors(len(kps_lines))]
     plotted = []
     for n in range(kpt_3d.shape[0]):
-        # plot coordinates: x = X, y = Z (depth), z = -Y (up)
-        pts = np.stack((kpt_3d[n, :, 0], kpt_3d[n, :, 2], -kpt_3d[n, :, 1]), axis=1)
+        pts = to_plot_coords(kpt_3d[n])
         for l, (i1, i2) in enumerate(kps_lines):
             if vis[n, i1] and vis[n, i2]:
                 seg = pts[[i1, i2]]
@@ -220,23 +226,42 @@ def draw_3d_skeletons(ax, kpt_3d, kpt_3d_vis, kps_lines, labels=None,
             plotted.append(pts[joints])
             if labels is not None:
                 top = pts[joints][np.argmax(pts[joints][:, 2])]
-                ax.text(top[0], top[1], top[2] + 80, str(labels[n]), color='black')
-    _set_equal_limits(ax, np.concatenate(plotted) if plotted else np.zeros((0, 3)))
+                ax.text(top[0], top[1], top[2] + 80, str(labels[n]), color='black',
+                        ha='center', va='bottom', fontsize=10,
+                        bbox=dict(facecolor='white', alpha=0.7, pad=1, linewidth=0))
+    if limits is None:
+        limits = cube_limits(np.concatenate(plotted) if plotted else np.zeros((0, 3)))
+    _set_limits(ax, *limits)
     ax.set_xlabel('X (mm)')
     ax.set_ylabel('Z (mm)')
     ax.set_zlabel('-Y (mm)')
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_major_locator(MaxNLocator(MAX_TICKS_3D))
+    ax.tick_params(labelsize=8)
     ax.view_init(elev=elev, azim=azim)
     return ax
 
 
-def _set_equal_limits(ax, pts, margin=1.1, min_half=200.0):
-    """Cube limits around `pts` `(M, 3)` (plot coordinates) so that mm look the same on all axes."""
+def to_plot_coords(joints):
+    """Camera mm `(..., 3)` -> the 3D views' plot coordinates `(X, Z, -Y)` (up is up)."""
+    joints = np.asarray(joints, dtype=np.float64)
+    return np.stack((joints[..., 0], joints[..., 2], -joints[..., 1]), axis=-1)
+
+
+def cube_limits(pts, margin=1.1, min_half=200.0):
+    """`(centre (3,), half)`: the cube around plot-coordinate points `(M, 3)` (non-finite rows
+    ignored) so that mm look the same on all axes; a default room when there is no point.
+    For one set of limits over many frames pass all their points (`to_plot_coords`)."""
+    pts = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=1)]
     if len(pts) == 0:
         lo, hi = np.array([-1000.0, 0.0, -1000.0]), np.array([1000.0, 5000.0, 1000.0])
     else:
         lo, hi = pts.min(axis=0), pts.max(axis=0)
-    centre = (lo + hi) / 2
-    half = max(float((hi - lo).max()) / 2 * margin, min_half)
+    return (lo + hi) / 2, max(float((hi - lo).max()) / 2 * margin, min_half)
+
+
+def _set_limits(ax, centre, half):
     ax.set_xlim(centre[0] - half, centre[0] + half)
     ax.set_ylim(centre[1] - half, centre[1] + half)
     ax.set_zlim(centre[2] - half, centre[2] + half)
@@ -245,17 +270,20 @@ def _set_equal_limits(ax, pts, margin=1.1, min_half=200.0):
 
 def vis_3d_multiple_skeleton(kpt_3d, kpt_3d_vis, kps_lines, filename=None, title=None,
                              labels=None, show=False, elev=DEFAULT_ELEV, azim=DEFAULT_AZIM,
-                             figsize=(6.4, 6.4), dpi=100):
+                             figsize=(6.4, 6.4), dpi=100, limits=None):
     """3D view of several people in camera space (mm), up is up.
 
     kpt_3d: `(N, J, 3)` camera mm; kpt_3d_vis: `(N, J, 1)` (joint drawn when > 0; None = all).
+    labels: N strings written above the people (e.g. their numbers); limits: the axis cube
+    `(centre, half)` of `cube_limits` (default: around these people).
     filename: when given, the figure is written there (atomic; format from the extension).
     show: also open an interactive window (blocking; warns on a headless machine).
     Returns `filename` when given, else the (Agg) `Figure`.
     """
     fig, plt = new_figure(figsize=figsize, dpi=dpi, show=show)
     ax = fig.add_subplot(1, 1, 1, projection='3d')
-    draw_3d_skeletons(ax, kpt_3d, kpt_3d_vis, kps_lines, labels=labels, elev=elev, azim=azim)
+    draw_3d_skeletons(ax, kpt_3d, kpt_3d_vis, kps_lines, labels=labels, elev=elev, azim=azim,
+                      limits=limits)
     if title:
         ax.set_title(title)
     return finish_figure(fig, plt, filename)
