@@ -69,7 +69,8 @@ def test_dry_run_commands_are_accepted_by_the_drivers(monkeypatch, capsys):
             assert args.gpu_ids == '0' and args.backend == 'torch'
             assert args.snapshot.endswith('/runs/train_fp32/model_dump/snapshot_0.pth.tar')
             assert args.rootnet.endswith('/rootnet.pth.tar')
-    assert amp == {'train fp32': (None, False, 'opencv'), 'train bf16 AMP': ('bf16', False, 'opencv'),
+    assert amp == {'train fp32': (None, False, 'opencv'),
+                   'train bf16 AMP': ('bf16', False, 'opencv'),
                    'train fp16 AMP': ('fp16', False, 'opencv'),
                    'train channels_last': (None, True, 'opencv'),
                    'train GPU data path': (None, False, 'gpu'),

@@ -495,18 +495,18 @@ def model_rows(opts, device, peak):
     return rows
 
 
-def data_rows(opts, device, num_images=8):
-    """Samples/s of the OpenCV path (decode + crop in one CPU thread, a loader worker's share)
-    and of the GPU path (its worker side in one CPU thread; decode + crop on `device` for a
-    batch) on `num_images` synthetic JPEGs of Human3.6M's 1000x1000 px (256 px on the CPU)."""
+def data_rows(opts, device, num_images=8, size=None):
+    """Samples/s of the OpenCV path (`crop_sample` of the uint8 path on a decoded image, in one
+    CPU thread: a loader worker's share) and of the GPU path (its worker side, `JpegCrops`, in
+    one CPU thread; decode + crop of the batch on `device`), on `num_images` synthetic JPEGs of
+    `size` px (default: Human3.6M's 1000 on a GPU, 256 on the CPU)."""
     import cv2
     import numpy as np
     import torch
-    from data.dataset import (crop_trans, generate_patch_image, get_aug_config, load_image,
-                              occlusion_rect)
-    from data.gpu_batch import JpegFile, collate, crop_batch, patch_to_image
+    from data.dataset import RAW_UINT8, crop_sample, get_aug_config, load_image
+    from data.gpu_batch import JpegCrops, collate, crop_batch
 
-    size = 1000 if device.type == 'cuda' else 256
+    size = size or (1000 if device.type == 'cuda' else 256)
     folder = osp.join(opts.work_dir, 'data_rows')
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -517,6 +517,8 @@ def data_rows(opts, device, num_images=8):
         cv2.imwrite(paths[-1], cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC))
     bbox = np.array([size * 0.3, size * 0.2, size * 0.4, size * 0.6])
     shape = (opts.input, opts.input)
+    jpeg_crops = JpegCrops()
+    jpeg_crops.input_shape = shape
     cv2.setNumThreads(1)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -525,22 +527,16 @@ def data_rows(opts, device, num_images=8):
 
     def opencv():
         for i in range(n):
-            scale, rot, flip, _, occlusion = get_aug_config()
-            generate_patch_image(load_image(paths[i % num_images]), bbox, flip, scale, rot,
-                                 occlusion, shape, as_uint8=True, copy=False)
+            scale, rot, flip, color, occlusion = get_aug_config()
+            crop_sample(load_image(paths[i % num_images]), bbox, flip, scale, rot, occlusion,
+                        color, shape, RAW_UINT8)
 
     def worker_side():
         items = []
         for i in range(n):
-            jpeg = JpegFile(paths[i % num_images])
+            jpeg = jpeg_crops.read_image(paths[i % num_images])
             scale, rot, flip, color, occlusion = get_aug_config()
-            rect = occlusion_rect(bbox, size, size) if occlusion else None
-            trans = crop_trans(bbox, size, flip, scale, rot, shape)
-            items.append(({'jpeg': jpeg.data, 'path': jpeg.path,
-                           'patch_to_image': torch.tensor(patch_to_image(trans, size, flip),
-                                                          dtype=torch.float32),
-                           'occlusion': torch.tensor(rect or (0, 0, 0, 0)),
-                           'color_scale': torch.tensor(color)},))
+            items.append((jpeg_crops.crop(jpeg, bbox, flip, scale, rot, occlusion, color)[0],))
         return collate(items)[0]
 
     rows = []
