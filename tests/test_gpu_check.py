@@ -116,11 +116,14 @@ def test_bf16_peak_from_the_gpu_name(name, tflops):
 
 def test_epoch_length_follows_iterations_and_batch():
     # 5 training subjects x 16 kept frames, mixed 1:1 with MPII: 160 samples, 20 x 8
-    frames = gpu_check.h36m_frames(20, 8)
+    assert gpu_check.kept_frames(20, 8) == 16
+    frames = gpu_check.h36m_frames(16)
     assert [f for f in frames if f % 5 == 0] == list(range(0, 80, 5)) and 64 in frames
-    assert gpu_check.iterations(20, 8) == 20
-    assert gpu_check.iterations(2, 5) == 2
-    assert gpu_check.iterations(20, 32) == 20   # 4 GPUs x 8
+    assert gpu_check.epoch_iterations(16, 8) == 20
+    assert gpu_check.epoch_iterations(gpu_check.kept_frames(2, 5), 5) == 2
+    # 4 GPUs x 8 (DataParallel): 64 frames, 20 iterations; one torchrun process of 8: 80
+    assert gpu_check.kept_frames(20, 32) == 64
+    assert gpu_check.epoch_iterations(64, 32) == 20 and gpu_check.epoch_iterations(64, 8) == 80
 
 
 def test_step_checks_read_the_outputs(tmp_path):

@@ -103,7 +103,6 @@ def parse_args(argv):
     # internal: the steps that run this module itself
     parser.add_argument('--prepare', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--throughput', action='store_true', help=argparse.SUPPRESS)
-    parser.add_argument('--gpus', type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cuda = args.device == 'cuda'
     for name, on_gpu, on_cpu in (('resnet', 50, 18), ('input', 256, 64),
@@ -114,26 +113,30 @@ def parse_args(argv):
 
 
 # -- what the steps run --------------------------------------------------------------------------
-def h36m_frames(iters, batch):
-    """Frame indices of the synthetic Human3.6M so that one epoch is `iters` iterations of
-    `batch` samples: 5 training subjects x F kept frames, mixed with MPII into 2 x 5F samples;
-    frame 64 adds test frames (the test split keeps every 64th)."""
-    kept = max(1, math.ceil(iters * batch / (2 * H36M_TRAIN_SUBJECTS)))
+def kept_frames(iters, batch):
+    """Training frames per subject of the synthetic Human3.6M for one epoch of `iters`
+    iterations of `batch` samples: 5 training subjects x F frames, mixed with (fewer) MPII
+    samples into 2 x 5F."""
+    return max(1, math.ceil(iters * batch / (2 * H36M_TRAIN_SUBJECTS)))
+
+
+def h36m_frames(kept):
+    """Frame indices giving `kept` training frames (the training split keeps every 5th), plus
+    frame 64 for the test split (which keeps every 64th)."""
     return sorted(set(range(0, 5 * kept, 5)) | {64})
 
 
-def iterations(iters, batch):
-    """Iterations one epoch really has with `h36m_frames(iters, batch)`."""
-    kept = max(1, math.ceil(iters * batch / (2 * H36M_TRAIN_SUBJECTS)))
+def epoch_iterations(kept, batch):
+    """Iterations of one epoch with `kept` frames per subject and batches of `batch`."""
     return math.ceil(2 * H36M_TRAIN_SUBJECTS * kept / batch)
 
 
 class Step:
-    """One subprocess: `name`, `argv`, `timeout` s, optional `check(step, stdout)` returning
-    `(ok, detail)` after a zero exit, and `parse` (a name of a JSON file it writes)."""
+    """One subprocess: `name`, `argv`, `timeout` s, and `check(stdout)` giving `(ok, detail)`
+    after a zero exit (None: the exit status alone)."""
 
-    def __init__(self, name, argv, timeout, check=None, env=None):
-        self.name, self.argv, self.timeout, self.check, self.env = name, argv, timeout, check, env
+    def __init__(self, name, argv, timeout, check=None):
+        self.name, self.argv, self.timeout, self.check = name, argv, timeout, check
 
 
 def model_cfg(args):
@@ -150,8 +153,9 @@ def build_steps(args, work_dir, gpus):
     py = sys.executable
     data_dir = osp.join(work_dir, 'data')
     gpu_arg = ['--gpu', '0' if gpus == 1 else f'0-{gpus - 1}'] if gpus else []
-    batch_all = args.batch * max(1, gpus)
-    n_iters = iterations(args.iters, batch_all)
+    batch_all = args.batch * max(1, gpus)      # DataParallel: batch_size per GPU
+    kept = kept_frames(args.iters, batch_all)
+    n_iters = epoch_iterations(kept, batch_all)
     common = ['--no_progress', '--cfg', *model_cfg(args), f'data_dir={data_dir}']
     me = [py, '-m', 'tool.bench.gpu_check', '--device', args.device, '--resnet',
           str(args.resnet), '--input', str(args.input)]
@@ -168,7 +172,7 @@ def build_steps(args, work_dir, gpus):
                                  'end_epoch=1', *extra], 180,
                           train_check(out, n_iters, gpus)))
     out = osp.join(work_dir, 'runs', 'torchrun')
-    torchrun_iters = iterations(args.iters, args.batch)
+    torchrun_iters = epoch_iterations(kept, args.batch)     # one process, one GPU
     steps.append(Step('torchrun 1 process ' + ('NCCL' if gpus else 'gloo'),
                       [py, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=1',
                        'main/train.py', *(['--gpu', '0'] if gpus else []), *common,
@@ -394,7 +398,7 @@ def prepare(opts):
     # one MPII image (1 to 3 people): the 3D set is the longer one, so it sets the epoch
     generate(osp.join(work_dir, 'data'), datasets=['Human36M', 'MPII'], seed=0, img_size=256,
              num_images=1, h36m_actions=1, h36m_cameras=1,
-             h36m_frames=h36m_frames(opts.iters, opts.batch))
+             h36m_frames=h36m_frames(kept_frames(opts.iters, opts.batch)))
     cfg = Config().update(resnet_type=opts.resnet, pretrained_backbone=False,
                           input_shape=(opts.input, opts.input))
     torch.manual_seed(0)
