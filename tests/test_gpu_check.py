@@ -1,6 +1,7 @@
 """`tool/benchmark.py --gpu_check` (tool/bench/gpu_check.py): its commands, checks and peak table
 on the CPU, its CPU form run for real; and the GPU-marked tests of the CUDA paths (device
 placement, AMP, channels_last) that the check runs on a GPU."""
+import copy
 import json
 import shlex
 
@@ -256,13 +257,13 @@ def test_channels_last_equals_contiguous(exact_fp32):
     cfg = Config().update(**SMALL)
     torch.manual_seed(0)
     model = get_pose_net(cfg, True, 18).to(device).eval()
+    fast_model = copy.deepcopy(model).to(memory_format=torch.channels_last)
     img, target = posenet_batch(device)
+    fast_img = img.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
-        plain = model(img)
+        plain, fast = model(img), fast_model(fast_img)
+        # training mode: batch statistics (each copy updates its own running ones)
         plain_loss = model.train()(img, target).mean()
-        model = model.to(memory_format=torch.channels_last)
-        fast_img = img.contiguous(memory_format=torch.channels_last)
-        fast_loss = model(fast_img, target).mean()
-        fast = model.eval()(fast_img)
+        fast_loss = fast_model.train()(fast_img, target).mean()
     torch.testing.assert_close(fast, plain, rtol=0, atol=1e-3)     # heatmap units
     torch.testing.assert_close(fast_loss, plain_loss, rtol=1e-4, atol=1e-5)
