@@ -169,20 +169,18 @@ def trans_points2d(pts_2d, trans):
 
 
 # -- crop ---------------------------------------------------------------------------------------
-def add_synthetic_occlusion(img, bbox, max_tries=OCCLUSION_MAX_TRIES):
-    """Paint one random-noise rectangle over part of the box, in place (the original's loop).
+def occlusion_rect(bbox, img_height, img_width, max_tries=OCCLUSION_MAX_TRIES):
+    """Where `add_synthetic_occlusion` paints: the original's random placement loop.
 
-    `img`: `(H, W, C)` uint8, modified in place; `bbox`: `[x, y, w, h]` px. Repeats: area =
+    `bbox`: `[x, y, w, h]` px; `img_height`, `img_width`: px. Repeats: area =
     `uniform[0, 0.7) * w * h`, ratio = `uniform[0.3, 1/0.3)`, `rh = sqrt(area*ratio)`,
     `rw = sqrt(area/ratio)`, `xmin = random()*(w - rw - 1) + x`, `ymin = random()*(h - rh - 1) + y`,
-    until the rectangle lies inside the image; then fills
-    `img[int(ymin):int(ymin)+int(rh), int(xmin):int(xmin)+int(rw)]` with `uniform[0,1) * 255`.
-    Returns that rectangle `(x0, y0, w, h)` in integer px, or None when no placement was found in
+    until the rectangle lies inside the image. Returns `(x0, y0, w, h)` in integer px
+    (`int(xmin), int(ymin), int(rw), int(rh)`), or None when no placement was found in
     `max_tries` attempts (the original would loop forever; this only happens for boxes that
     hardly overlap the image).
     """
     bx, by, bw, bh = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(-1)[:4])
-    img_height, img_width = img.shape[:2]
     area_lo, area_hi = OCCLUSION_AREA
     ratio_lo, ratio_hi = OCCLUSION_RATIO
     for _ in range(max_tries):
@@ -193,10 +191,36 @@ def add_synthetic_occlusion(img, bbox, max_tries=OCCLUSION_MAX_TRIES):
         xmin = np.random.random() * (bw - synth_w - 1) + bx
         ymin = np.random.random() * (bh - synth_h - 1) + by
         if xmin >= 0 and ymin >= 0 and xmin + synth_w < img_width and ymin + synth_h < img_height:
-            x0, y0, w, h = int(xmin), int(ymin), int(synth_w), int(synth_h)
-            img[y0:y0 + h, x0:x0 + w, :] = np.random.rand(h, w, img.shape[2]) * 255
-            return x0, y0, w, h
+            return int(xmin), int(ymin), int(synth_w), int(synth_h)
     return None
+
+
+def add_synthetic_occlusion(img, bbox, max_tries=OCCLUSION_MAX_TRIES):
+    """Paint one random-noise rectangle over part of the box, in place (the original's loop).
+
+    `img`: `(H, W, C)` uint8, modified in place; `bbox`: `[x, y, w, h]` px. The rectangle is
+    `occlusion_rect`'s; it is filled with `uniform[0,1) * 255` (truncated to uint8).
+    Returns that rectangle `(x0, y0, w, h)` in integer px, or None (nothing painted).
+    """
+    rect = occlusion_rect(bbox, img.shape[0], img.shape[1], max_tries)
+    if rect is not None:
+        x0, y0, w, h = rect
+        img[y0:y0 + h, x0:x0 + w, :] = np.random.rand(h, w, img.shape[2]) * 255
+    return rect
+
+
+def crop_trans(bbox, img_width, do_flip, scale, rot, input_shape):
+    """The 2x3 (float64) image-to-patch affine of a crop (`generate_patch_image`'s): the box
+    `[x, y, w, h]` px, its centre mirrored to `img_width - c_x - 1` when `do_flip` (then the
+    affine is that of the flipped image), enlarged by `scale`, rotated by `rot` degrees, onto
+    the patch `input_shape` `(H_in, W_in)`."""
+    bx, by, bw, bh = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(-1)[:4])
+    c_x = bx + 0.5 * bw
+    c_y = by + 0.5 * bh
+    if do_flip:
+        c_x = img_width - c_x - 1
+    return gen_trans_from_patch_cv(c_x, c_y, bw, bh, int(input_shape[1]), int(input_shape[0]),
+                                   scale, rot, inv=False)
 
 
 def generate_patch_image(cvimg, bbox, do_flip, scale, rot, do_occlusion, input_shape, *,
@@ -218,19 +242,14 @@ def generate_patch_image(cvimg, bbox, do_flip, scale, rot, do_occlusion, input_s
     in_h, in_w = int(input_shape[0]), int(input_shape[1])
     # only the occlusion writes into the image (the flip makes a new one)
     img = cvimg.copy() if do_occlusion and copy else cvimg
-    img_height, img_width = img.shape[:2]
+    img_width = img.shape[1]
 
     if do_occlusion:
         add_synthetic_occlusion(img, bbox)
 
-    bx, by, bw, bh = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(-1)[:4])
-    c_x = bx + 0.5 * bw
-    c_y = by + 0.5 * bh
     if do_flip:
         img = cv2.flip(img, 1)          # x -> W - 1 - x, same as img[:, ::-1]
-        c_x = img_width - c_x - 1
-
-    trans = gen_trans_from_patch_cv(c_x, c_y, bw, bh, in_w, in_h, scale, rot, inv=False)
+    trans = crop_trans(bbox, img_width, do_flip, scale, rot, input_shape)
     patch = cv2.warpAffine(img, trans, (in_w, in_h), flags=cv2.INTER_LINEAR)
     if as_uint8:
         return patch[:, :, ::-1], trans            # BGR -> RGB view
@@ -308,7 +327,21 @@ def crop_sample(cvimg, bbox, do_flip, scale, rot, do_occlusion, color_scale, inp
     return (transform(patch) if transform is not None else patch), trans
 
 
-class DatasetLoader(Dataset):
+class CropLoader(Dataset):
+    """What both loaders share: how a sample's image is read and cropped. `data/gpu_batch.py`
+    replaces these two steps (JPEG bytes out, the crop done on the device)."""
+
+    def read_image(self, path):
+        """The sample's image: BGR uint8 `(H, W, 3)` (`load_image`)."""
+        return load_image(path)
+
+    def crop(self, cvimg, bbox, do_flip, scale, rot, do_occlusion, color_scale):
+        """`crop_sample` with this loader's `input_shape` and `transform`: `(img, trans)`."""
+        return crop_sample(cvimg, bbox, do_flip, scale, rot, do_occlusion, color_scale,
+                           self.input_shape, self.transform)
+
+
+class DatasetLoader(CropLoader):
     """Torch dataset of crops from one dataset object (docs/SPEC.md §5).
 
     `db`: object with `data` (list of entries), `joint_num`, `joints_name`, `flip_pairs`,
@@ -350,7 +383,7 @@ class DatasetLoader(Dataset):
         bbox = np.asarray(data['bbox'], dtype=np.float64).reshape(4)
 
         # 1. image
-        cvimg = load_image(data['img_path'])
+        cvimg = self.read_image(data['img_path'])
         img_width = cvimg.shape[1]
 
         # 2. augmentation parameters
@@ -360,8 +393,7 @@ class DatasetLoader(Dataset):
             scale, rot, do_flip, color_scale, do_occlusion = NO_AUGMENTATION
 
         # 3-4. crop (occlusion, flip, scale, rotation), colour scale
-        img, trans = crop_sample(cvimg, bbox, do_flip, scale, rot, do_occlusion, color_scale,
-                                 self.input_shape, self.transform)
+        img, trans = self.crop(cvimg, bbox, do_flip, scale, rot, do_occlusion, color_scale)
         if not self.is_train:
             return img
 
@@ -417,7 +449,7 @@ def root_target(data, root_idx):
             np.array([float(vis)]))
 
 
-class RootNetLoader(Dataset):
+class RootNetLoader(CropLoader):
     """Torch dataset of RootNet crops and targets from the same dataset objects (docs/SPEC.md §13).
 
     `db`: a dataset object (`data`, `root_idx`, `joints_have_depth`; MuCo's
@@ -456,12 +488,11 @@ class RootNetLoader(Dataset):
     def __getitem__(self, index):
         data = self.db[index]
         bbox = np.asarray(data['bbox'], dtype=np.float64).reshape(4)
-        cvimg = load_image(data['img_path'])
+        cvimg = self.read_image(data['img_path'])
         img_width = cvimg.shape[1]
         rot, do_flip, color_scale = get_root_aug_config() if self.is_train else \
             (0.0, False, [1.0, 1.0, 1.0])
-        img, trans = crop_sample(cvimg, bbox, do_flip, 1.0, rot, False, color_scale,
-                                 self.input_shape, self.transform)
+        img, trans = self.crop(cvimg, bbox, do_flip, 1.0, rot, False, color_scale)
         k = self.k_value(data)
         if not self.is_train:
             return img, k

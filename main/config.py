@@ -115,6 +115,7 @@ RULES = {
     'num_thread': (lambda v: _is_int(v) and v >= 0,
                    'an integer >= 0 (0 = load in the main process)'),
     'amp': (lambda v: v in ('none', 'bf16', 'fp16'), "one of 'none', 'bf16', 'fp16'"),
+    'data_backend': (lambda v: v in ('opencv', 'gpu'), "'opencv' or 'gpu'"),
     'testset': (_name, 'a dataset name, e.g. Human36M, MuPoTS or MSCOCO'),
     'network': (lambda v: v in NETWORKS, "'PoseNet' or 'RootNet'"),
     'trainset_3d': (lambda v: _seq(v, None, _name), "a list of dataset names, e.g. ['Human36M']"),
@@ -176,6 +177,10 @@ class Config:
         # speed options (beyond the original; off by default so numbers equal the original's)
         self.amp = 'none'                 # 'none', 'bf16' or 'fp16' autocast on GPU
         self.channels_last = False
+        # training crops: 'opencv' (decode + warp in the loader workers, the original's) or
+        # 'gpu' (JPEG bytes from the workers, decode + crop on the training device;
+        # data/gpu_batch.py)
+        self.data_backend = 'opencv'
 
         # run
         self.num_thread = 20

@@ -25,6 +25,7 @@ from common.utils.errors import PoseNetError
 from common.utils.file_io import remove_stale_temp_files, write_json
 from common.utils.snapshot import find_snapshot_epochs, load_network, save_snapshot, snapshot_path
 from data.dataset import RAW_UINT8, DatasetLoader, RootNetLoader, normalise_batch
+from data.gpu_batch import JpegDatasetLoader, JpegRootNetLoader, collate, crop_batch
 from data.multiple_datasets import MultipleDatasets
 from data.registry import build_dataset
 from main.config import check_resume
@@ -84,12 +85,15 @@ class Base:
         targets mapped to `ref_joints_name` when given) or RootNet's. Crops come as uint8 and
         are normalised on the device (`_to_device`), bit-identical to the original's transform."""
         cfg = self.cfg
+        gpu_data = is_train and cfg.data_backend == 'gpu'   # JPEG bytes; crops in _to_device
         if self.rootnet:
-            return RootNetLoader(dataset, is_train, RAW_UINT8, input_shape=cfg.input_shape,
-                                 output_shape=cfg.output_shape)
-        return DatasetLoader(dataset, ref_joints_name, is_train, RAW_UINT8,
-                             input_shape=cfg.input_shape, output_shape=cfg.output_shape,
-                             depth_dim=cfg.depth_dim, bbox_3d_shape=cfg.bbox_3d_shape)
+            loader = JpegRootNetLoader if gpu_data else RootNetLoader
+            return loader(dataset, is_train, RAW_UINT8, input_shape=cfg.input_shape,
+                          output_shape=cfg.output_shape)
+        loader = JpegDatasetLoader if gpu_data else DatasetLoader
+        return loader(dataset, ref_joints_name, is_train, RAW_UINT8,
+                      input_shape=cfg.input_shape, output_shape=cfg.output_shape,
+                      depth_dim=cfg.depth_dim, bbox_3d_shape=cfg.bbox_3d_shape)
 
     def _build_model(self, is_train, joint_num=None):
         """PoseNet (`joint_num` joints) or RootNet, as `cfg.network` says."""
@@ -109,6 +113,8 @@ class Base:
         return model
 
     def _to_device(self, tensor):
+        if isinstance(tensor, dict) and 'jpeg' in tensor:   # data_backend 'gpu'
+            tensor = dict(tensor, img=crop_batch(tensor, self.device, self.cfg.input_shape))
         if isinstance(tensor, dict):    # raw crops (RAW_UINT8): colour scale + normalise here
             tensor = normalise_batch(tensor['img'].to(self.device, non_blocking=True),
                                      tensor['color_scale'], self.cfg.pixel_mean,
@@ -192,7 +198,8 @@ class Trainer(Base):
         self.itr_per_epoch = math.ceil(len(self.trainset) / self.world_size / batch)
         self.batch_generator = DataLoader(self.trainset, batch_size=batch,
                                           shuffle=self.sampler is None, sampler=self.sampler,
-                                          **self._loader_kwargs())
+                                          collate_fn=collate if cfg.data_backend == 'gpu' else
+                                          None, **self._loader_kwargs())
 
     def make_model(self):
         cfg = self.cfg

@@ -2,6 +2,7 @@
 import copy
 
 import pytest
+import torch
 
 from main.config import cfg
 
@@ -19,3 +20,14 @@ def _restore_cfg():
     yield
     vars(cfg).clear()
     vars(cfg).update(saved)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` skip, with one line saying why, where no CUDA GPU is visible."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs a CUDA GPU (none visible); '
+                                   'tool/benchmark.py --gpu_check runs it on one')
+    for item in items:
+        if item.get_closest_marker('gpu') is not None:
+            item.add_marker(skip)

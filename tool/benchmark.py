@@ -96,7 +96,14 @@ def main(argv=None):
     parser.add_argument('--full', action='store_true',
                         help='--h36m_loading: also the full size (about 1 GB of files, minutes)')
     parser.add_argument('--h36m_dir', help='--h36m_loading: keep the generated trees here')
+    parser.add_argument('--gpu_check', nargs=argparse.REMAINDER, default=None, metavar='OPTION',
+                        help='last flag: check and measure every CUDA path in one go (tests, '
+                             'training, torchrun, test driver, demo, throughput table); its '
+                             'own options follow it (--gpu_check --help)')
     args = parser.parse_args(argv)
+    if args.gpu_check is not None:
+        from tool.bench import gpu_check
+        sys.exit(gpu_check.run(args))
     if args.h36m_loading:
         return h36m_loading.run(args)
     if args.mupots_eval:

@@ -8,8 +8,11 @@ from common.utils.errors import PoseNetError
 
 
 def launched_by_torchrun():
-    """True when the environment of a multi-process launcher is present (WORLD_SIZE > 1)."""
-    return int(os.environ.get('WORLD_SIZE', '1')) > 1
+    """True when started by `torchrun` (its `TORCHELASTIC_RUN_ID`; also with one process, so
+    that `--nproc_per_node 1` runs DDP over NCCL as a larger launch would) or by another
+    multi-process launcher (WORLD_SIZE > 1)."""
+    return ('TORCHELASTIC_RUN_ID' in os.environ and 'RANK' in os.environ) or \
+        int(os.environ.get('WORLD_SIZE', '1')) > 1
 
 
 def init_distributed(gpu_ids):
