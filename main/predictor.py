@@ -179,12 +179,7 @@ def onnx_for_snapshot(path, network, settings, build_model, epoch):
         if net.network == network and net.source == source and net.settings == wanted:
             return net
         break                       # ours but out of date: export here again
-    try:
-        export_onnx(build_model(), out, network, settings, epoch, source)
-    except OSError as e:
-        raise PoseNetError(f"cannot write the ONNX export of {path} to {out} ({e.strerror}); "
-                           "free some space or export it elsewhere with tool/export_onnx.py "
-                           "and pass the .onnx file") from None
+    export_onnx(build_model(), out, network, settings, epoch, source)    # write_error on failure
     return OnnxNetwork(out)
 
 

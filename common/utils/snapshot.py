@@ -47,9 +47,11 @@ def unwrap(model):
     return model
 
 
-def save_snapshot(path, epoch, model, optimizer=None, model_settings=None):
+def save_snapshot(path, epoch, model, optimizer=None, model_settings=None, run_settings=None):
     """Write a snapshot atomically; network keys carry the `module.` prefix. `model_settings`
-    (a plain dict, see the module docstring) is stored under `'model_settings'`."""
+    (a plain dict, see the module docstring) is stored under `'model_settings'`,
+    `run_settings` (the training run's data sets and schedule, for `--continue`) under
+    `'run_settings'`."""
     state = {
         'epoch': int(epoch),
         'network': add_prefix(unwrap(model).state_dict()),
@@ -57,6 +59,9 @@ def save_snapshot(path, epoch, model, optimizer=None, model_settings=None):
     }
     if model_settings is not None:
         state['model_settings'] = dict(model_settings)
+    if run_settings is not None:
+        state['run_settings'] = {k: (list(v) if isinstance(v, tuple) else v)
+                                 for k, v in run_settings.items()}
     torch_save(path, state)
     return path
 
