@@ -172,14 +172,15 @@ class Trainer(Base):
         self.tot_timer, self.gpu_timer, self.read_timer = Timer(), Timer(), Timer()
         self.resume_path = None
         self.start_epoch = 0
+        self.overwritten = []
 
     def prepare_run(self, overwrite=False):
         """Before anything is built: hold the model folder's lock; with `--continue` read the
         newest snapshot (its model settings and the run settings it records set `cfg`, a
         `--cfg` value wins over the latter); otherwise refuse to start over another run's
-        snapshots unless `overwrite` (then they are deleted, so that a later `--continue`
-        cannot mix two runs). Returns False when `--continue` finds the run complete
-        (nothing to do)."""
+        snapshots unless `overwrite` (then they are deleted when training starts, so that a
+        later `--continue` cannot mix two runs). Returns False when `--continue` finds the run
+        complete (nothing to do)."""
         cfg = self.cfg
         self.hold_lock(cfg.model_dir, 'training run',
                        '; or train into another folder with --cfg output_dir=...')
@@ -208,12 +209,18 @@ class Trainer(Base):
                     f"{', '.join(map(str, epochs))}); resume it with --continue, start over with "
                     "--overwrite (deletes them), or train into a new folder with --cfg "
                     "output_dir=...")
-            for epoch in epochs:
-                if self.is_main:
-                    os.remove(snapshot_path(cfg.model_dir, epoch))
-            self.logger.info(f'--overwrite: deleted the snapshots of epochs '
-                             f'{", ".join(map(str, epochs))} in {cfg.model_dir}')
+            self.overwritten = epochs   # deleted when training starts (`train`), not before:
+            # a run that fails while building data or model leaves them as they were
         return True
+
+    def delete_overwritten(self):
+        """`--overwrite`: delete the earlier run's snapshots, once this run is ready to train."""
+        if self.overwritten and self.is_main:
+            for epoch in self.overwritten:
+                os.remove(snapshot_path(self.cfg.model_dir, epoch))
+            self.logger.info(f'--overwrite: deleted the snapshots of epochs '
+                             f'{", ".join(map(str, self.overwritten))} in {self.cfg.model_dir}')
+        self.overwritten = []
 
     def restore_run_settings(self, ckpt):
         """`--continue`: the snapshot's `run_settings` (RUN_FIELDS: data sets and schedule)
@@ -306,7 +313,8 @@ class Trainer(Base):
         return bool(dist.all_reduce_mean(finite) == 1)     # every process agrees
 
     def diverged(self, what):
-        """The error for a run whose loss or weights stopped being finite."""
+        """The error for a run whose loss or weights stopped being finite. The snapshot it names
+        passed `save_model`'s checks when it was written."""
         epochs = find_snapshot_epochs(self.cfg.model_dir)
         if epochs:
             advice = (f"the newest snapshot {snapshot_path(self.cfg.model_dir, epochs[-1])} is "
@@ -317,6 +325,17 @@ class Trainer(Base):
                       "or without amp")
         return PoseNetError(f"{what}; training stopped, nothing was saved for this epoch "
                             f"({advice})")
+
+    def worker_died(self, error, epoch):
+        """The error for a data-loading worker process that died (killed, out of memory):
+        the run stops; the newest snapshot is complete and the run resumes from it."""
+        epochs = find_snapshot_epochs(self.cfg.model_dir)
+        advice = (f"resume from the newest snapshot {snapshot_path(self.cfg.model_dir, epochs[-1])}"
+                  " with --continue" if epochs else "no snapshot was written yet: start again")
+        return PoseNetError(f"a data-loading worker process died during epoch {epoch} "
+                            f"({str(error).strip().splitlines()[0]}); training stopped, nothing "
+                            f"was saved for this epoch ({advice}; fewer workers, --cfg "
+                            f"num_thread=..., need less memory)")
 
     def save_model(self, epoch, last_batch=None):
         """Write the snapshot of `epoch` after checking the weights: finite, and (with
@@ -360,6 +379,7 @@ class Trainer(Base):
         from tqdm import tqdm
         cfg = self.cfg
         last_mean = None
+        self.delete_overwritten()
         for epoch in range(self.start_epoch, cfg.end_epoch):
             lr = self.set_lr(epoch)
             if self.sampler is not None:
@@ -369,33 +389,14 @@ class Trainer(Base):
             self.read_timer.tic()
             bar = tqdm(self.batch_generator, total=self.itr_per_epoch, desc=f'epoch {epoch}',
                        disable=None if (progress and self.is_main) else True, leave=False)
-            losses, batch = [], None
-            for itr, batch in enumerate(bar):
-                self.read_timer.toc()
-                self.gpu_timer.tic()
-                loss = self.train_step(*batch)
-                loss_value = loss.item()
-                self.gpu_timer.toc()
-                if not math.isfinite(loss_value):
-                    raise self.diverged(f"loss became {loss_value} at epoch {epoch} "
-                                        f"iteration {itr}")
-                losses.append(loss_value)
-                # speed of the last 20 iterations (not since the start) and the ETA from it
-                recent = self.tot_timer.recent_time
-                left = (self.itr_per_epoch - itr - 1 +
-                        (cfg.end_epoch - epoch - 1) * self.itr_per_epoch)
-                self.logger.info(' '.join([
-                    f'Epoch {epoch}/{cfg.end_epoch} itr {itr}/{self.itr_per_epoch}:',
-                    f'lr: {lr:g}',
-                    f'speed: {recent:.2f}({self.gpu_timer.recent_time:.2f}s '
-                    f'r{self.read_timer.recent_time:.2f})s/itr',
-                    f'{recent / 3600. * self.itr_per_epoch:.2f}h/epoch',
-                    f'ETA {format_duration(recent * left)}',
-                    f'loss_coord: {loss_value:.4f}',
-                ]))
-                self.tot_timer.toc()
-                self.tot_timer.tic()
-                self.read_timer.tic()
+            losses = []
+            try:
+                self.train_epoch(epoch, lr, bar, losses)
+            except RuntimeError as e:
+                if 'DataLoader worker' not in str(e):
+                    raise
+                raise self.worker_died(e, epoch) from None
+            batch = self.last_batch
             bar.close()
             if self.distributed:  # one line from every process, so a user sees that all ran
                 print(f'rank {self.rank}/{self.world_size}: epoch {epoch} done, '
@@ -404,6 +405,39 @@ class Trainer(Base):
             dist.barrier()
             last_mean = float(np.mean(losses)) if losses else float('nan')
         return last_mean
+
+    def train_epoch(self, epoch, lr, bar, losses):
+        """The iterations of one epoch over the loader `bar`; each loss appended to `losses`,
+        the last batch kept in `last_batch` (for `save_model`'s check)."""
+        cfg = self.cfg
+        self.last_batch = None
+        for itr, batch in enumerate(bar):
+            self.last_batch = batch
+            self.read_timer.toc()
+            self.gpu_timer.tic()
+            loss = self.train_step(*batch)
+            loss_value = loss.item()
+            self.gpu_timer.toc()
+            if not math.isfinite(loss_value):
+                raise self.diverged(f"loss became {loss_value} at epoch {epoch} "
+                                    f"iteration {itr}")
+            losses.append(loss_value)
+            # speed of the last 20 iterations (not since the start) and the ETA from it
+            recent = self.tot_timer.recent_time
+            left = (self.itr_per_epoch - itr - 1 +
+                    (cfg.end_epoch - epoch - 1) * self.itr_per_epoch)
+            self.logger.info(' '.join([
+                f'Epoch {epoch}/{cfg.end_epoch} itr {itr}/{self.itr_per_epoch}:',
+                f'lr: {lr:g}',
+                f'speed: {recent:.2f}({self.gpu_timer.recent_time:.2f}s '
+                f'r{self.read_timer.recent_time:.2f})s/itr',
+                f'{recent / 3600. * self.itr_per_epoch:.2f}h/epoch',
+                f'ETA {format_duration(recent * left)}',
+                f'loss_coord: {loss_value:.4f}',
+            ]))
+            self.tot_timer.toc()
+            self.tot_timer.tic()
+            self.read_timer.tic()
 
 
 class Tester(Base):

@@ -95,7 +95,9 @@ class RunLock:
                 else:
                     time.sleep(0.2)
                 continue
-            if holder.get('host') == socket.gethostname() and not process_alive(holder['pid']):
+            if holder.get('host') == socket.gethostname() and (
+                    holder['pid'] == os.getpid() or not process_alive(holder['pid'])):
+                # gone, or this very process (a run object of it that was never closed)
                 self._remove_if(holder)
                 note = (f"Took over the lock {self.path} of a {self.what} that is gone "
                         f"(pid {holder['pid']} on {holder['host']}, started "
