@@ -244,7 +244,8 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_before_any_work(tmp
     blocker.write_text('x')
     with pytest.raises(PoseNetError) as e:
         train_main.main(run_args(str(tmp_path), blocker / 'out'))
-    assert str(e.value).startswith(f"cannot write {blocker / 'out' / 'log'}: Not a directory (")
+    assert str(e.value).startswith(f"cannot write {blocker / 'out' / 'log'}: {blocker} is a "
+                                   "file, not a folder (")
     assert str(e.value).endswith(' free)')
 
 

@@ -71,6 +71,12 @@ def write_error(path, error):
     read-only or missing folder, quota, a file where a folder should be):
     `cannot write PATH: <reason> (<free space> free)`."""
     reason = error.strerror or str(error) if isinstance(error, OSError) else str(error)
+    if isinstance(error, (FileExistsError, NotADirectoryError)):
+        blocker = osp.abspath(path)         # a file where a folder of the path should be
+        while not osp.exists(blocker) and osp.dirname(blocker) != blocker:
+            blocker = osp.dirname(blocker)
+        if osp.exists(blocker) and not osp.isdir(blocker):
+            reason = f'{blocker} is a file, not a folder'
     free = free_space(path)
     room = 'free space unknown' if free is None else f'{format_bytes(free)} free'
     return PoseNetError(f"cannot write {path}: {reason} ({room})")
@@ -263,5 +269,10 @@ def torch_save(path, obj):
     `unexpected pos ...` instead)."""
     import torch
     with atomic_path(path) as tmp:
-        with open(tmp, 'wb') as f:
-            torch.save(obj, f)
+        try:
+            with open(tmp, 'wb') as f:
+                torch.save(obj, f)
+        except RuntimeError as e:   # torch's zip writer fails again on closing after an OSError
+            if isinstance(e.__context__, OSError):
+                raise e.__context__ from None
+            raise
