@@ -163,40 +163,45 @@ def read_detections(path, score_thresh=0.5, category_id=PERSON_CATEGORY_ID,
     return out
 
 
+def _id_text(value):
+    """An image id as compared: text, a number without leading zeros (`000139` -> `139`)."""
+    text = str(value)
+    return str(int(text)) if text.isdigit() else text
+
+
 def select_image(records, path, what, image_id=None, img_path=None):
     """`(image_id, records of that image)` from the records of a multi-image file.
 
-    `image_id` (compared as text) when given. Otherwise: the only id of the file, or the input
-    image's file-name stem read as a number (COCO names: `000000000139.jpg` -> 139).
+    `image_id` (compared as text) when given. Otherwise: the input image's file-name stem read
+    as a number when the file holds that id (COCO names: `000000000139.jpg` -> 139), else the
+    only id of the file. An image whose person boxes all scored below the threshold
+    (`Detections.below`) is an error saying so.
     """
     ids = list(dict.fromkeys(r['image_id'] for r in records))
+    below = {_id_text(k): (k, count, best)
+             for k, (count, best) in getattr(records, 'below', {}).items()}
+    wanted = image_id
+    if wanted is None and img_path is not None:
+        stem = osp.splitext(osp.basename(img_path))[0]
+        wanted = stem if stem.isdigit() else None
     chosen = None
-    if image_id is not None:
-        chosen = next((i for i in ids if str(i) == str(image_id)), None)
-        if chosen is None and not any(str(k) == str(image_id)
-                                      for k in getattr(records, 'below', {})):
+    if wanted is not None:
+        chosen = next((i for i in ids if _id_text(i) == _id_text(wanted)), None)
+        if chosen is None and _id_text(wanted) in below:
+            key, count, best = below[_id_text(wanted)]
+            raise PoseNetError(f"{what} {path}: all {count} person box(es) of image_id {key} "
+                               f"score below --score_thresh {records.score_thresh:g} (best "
+                               f"{best:g}); lower --score_thresh")
+        if chosen is None and image_id is not None:
             raise PoseNetError(f"{what} {path} has no record with image_id {image_id} "
                                f"(it holds {len(ids)} image id(s), e.g. {ids[:5]})")
-    elif len(ids) == 1:
+    if chosen is None and len(ids) == 1:
         chosen = ids[0]
-    elif img_path is not None:
-        stem = osp.splitext(osp.basename(img_path))[0]
-        if stem.isdigit():
-            chosen = next((i for i in ids if str(i) == str(int(stem))), None)
+    if chosen is None and not ids and below:
+        best = max(b for _, _, b in below.values())
+        raise PoseNetError(f"{what} {path}: every person box scores below --score_thresh "
+                           f"{records.score_thresh:g} (best {best:g}); lower --score_thresh")
     if chosen is None:
-        below = getattr(records, 'below', {})
-        wanted = image_id if image_id is not None else (
-            osp.splitext(osp.basename(img_path))[0] if img_path is not None else None)
-        for key, (count, best) in below.items():
-            if wanted is not None and str(key) == (str(int(wanted)) if str(wanted).isdigit()
-                                                    else str(wanted)):
-                raise PoseNetError(f"{what} {path}: all {count} person box(es) of image_id "
-                                   f"{key} score below --score_thresh {records.score_thresh:g} "
-                                   f"(best {best:g}); lower --score_thresh")
-        if image_id is None and not ids and below:
-            raise PoseNetError(f"{what} {path}: every person box scores below --score_thresh "
-                               f"{records.score_thresh:g} (best "
-                               f"{max(b for _, b in below.values()):g}); lower --score_thresh")
         raise PoseNetError(f"{what} {path} holds records of {len(ids)} images; choose one with "
                            f"--image_id (e.g. {ids[:5]})")
     return chosen, [r for r in records if str(r['image_id']) == str(chosen)]
