@@ -309,3 +309,29 @@ def test_a_posenet_snapshot_given_as_detector_weights_is_one_short_line(tmp_path
     with pytest.raises(PoseNetError) as e:
         load_into(detector, big, 'COCO weights of detector x')
     assert len(str(e.value)) < 400 and "(497 more)" in str(e.value)
+
+
+# -- the demo's command line (rows of the table handled outside the demo's rewrite) -----------------
+from tests.test_demo import SMALL_CFG, photo, small_cfg, snapshot  # noqa: E402,F401 (fixtures)
+
+
+@pytest.mark.parametrize('extra,message', [
+    (['--cfg', 'testset=Foo'], "config key 'testset': 'Foo' is not one of Human36M, MuPoTS, "
+                               "MSCOCO"),
+    (['--detector', 'yolov8', '--root_prior'], "unknown detector 'yolov8'; choose one of "),
+    (['--bbox', '300', '300', '-100', '-200', '--root_depth', '3000'],
+     'box 1 [300, 300, -100, -200] has a width or height <= 0; boxes are x y width height in '
+     'pixels (not x1 y1 x2 y2)'),
+    (['--bbox', '300', '300', '-100', '-200', '--root_prior'], 'box 1 [300, 300, -100, -200] '
+                                                               'has a width or height <= 0'),
+])
+def test_demo_mistakes_are_one_line_in_the_users_terms(tmp_path, photo, snapshot, extra,
+                                                        message):
+    from demo import demo as demo_main
+    out = tmp_path / 'out'
+    with pytest.raises(PoseNetError) as e:
+        demo_main.main(['--input', photo, '--snapshot', snapshot, '--out', str(out), *extra,
+                        '--cfg', *SMALL_CFG])
+    assert str(e.value).startswith(message)
+    assert 'k_value' not in str(e.value) and 'process_bbox' not in str(e.value)
+    assert not out.exists() or not os.listdir(out)
