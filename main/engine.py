@@ -87,9 +87,14 @@ class Base:
             if not self.config_logged:
                 self.log_config()
             from common.utils.cli import error_message
-            text = error_message(error) if isinstance(error, PoseNetError) else \
-                f'{type(error).__name__}: {error}'
-            self.logger.to_file(f'error: {text}')
+            if isinstance(error, KeyboardInterrupt):
+                text = 'interrupted (SIGTERM)' if type(error).__name__ == 'Terminated' else \
+                    'interrupted (SIGINT)'
+            elif isinstance(error, PoseNetError):
+                text = f'error: {error_message(error)}'
+            else:
+                text = f'error: {type(error).__name__}: {error}'
+            self.logger.to_file(text)
         if self.lock is not None:
             self.lock.release()
         if error is not None:
