@@ -32,7 +32,7 @@ def _first_line(e):
 
 
 def _damaged(what, path, url, e):
-    return PoseNetError(f"{what}: file {path} is damaged or not a weights file ({load_reason(e)}); "
+    return PoseNetError(f"{what}: file {path} is damaged ({load_reason(e)}); "
                         f"delete it or replace it with a fresh copy of {url}")
 
 
