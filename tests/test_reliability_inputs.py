@@ -263,7 +263,7 @@ def test_scalar_root_depth_and_focal_mean_one_box_and_both_axes():
         pipeline()(IMG, focal=(1, 2, 3), bbox=[[1, 2, 3, 4]], root_depth=3000)
 
 
-# -- detector names, snapshots ----------------------------------------------------------------------
+# -- detector names, snapshots ---------------------------------------------------------------------
 def test_an_unknown_detector_name_lists_the_names(tmp_path):
     names = ', '.join(DETECTORS)
     with pytest.raises(PoseNetError) as e:
@@ -311,7 +311,7 @@ def test_a_posenet_snapshot_given_as_detector_weights_is_one_short_line(tmp_path
     assert len(str(e.value)) < 400 and "(497 more)" in str(e.value)
 
 
-# -- the demo's command line (rows of the table handled outside the demo's rewrite) -----------------
+# -- the demo's command line (rows of the table handled outside the demo's rewrite) ----------------
 from tests.test_demo import SMALL_CFG, photo, small_cfg, snapshot  # noqa: E402,F401 (fixtures)
 
 

@@ -313,3 +313,12 @@ def test_trainer_objects_of_this_process_do_not_lock_each_other_out(data_dir, tm
     Trainer(cfg).prepare_run()
     assert read_lock(str(out / 'model_dump' / 'train.lock'))['pid'] == os.getpid()
     Trainer(cfg).prepare_run()
+
+
+def test_quick_start_out_that_cannot_be_written_is_one_line_before_any_work(tmp_path):
+    from tool import quick_start
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    with pytest.raises(PoseNetError, match=fr'^cannot write {blocker}/out: {blocker} is a file, '
+                                           r'not a folder \(.* free\)$'):
+        quick_start.main(['--out', str(blocker / 'out'), '--no_progress'])

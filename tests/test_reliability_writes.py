@@ -105,7 +105,7 @@ def test_training_on_a_full_disk_stops_with_one_line_and_keeps_earlier_snapshots
         subprocess.run(['umount', str(disk)], check=True, timeout=60)
 
 
-# -- injection: every writer, on any machine --------------------------------------------------------
+# -- injection: every writer, on any machine -------------------------------------------------------
 @pytest.fixture
 def full_disk(monkeypatch):
     """Writes of more than 100 bytes into files whose name ends in '.tmp' fail with ENOSPC (the
@@ -169,3 +169,17 @@ def test_a_file_in_the_way_or_a_missing_parent_is_one_error(tmp_path):
         with open(tmp, 'w') as f:
             json.dump([1], f)
     assert json.loads((tmp_path / 'ok.json').read_text()) == [1]
+
+
+def test_an_onnx_export_on_a_full_disk_is_one_error(tmp_path, full_disk):
+    from common.nets.posenet import get_pose_net
+    from main.config import Config
+    from main.onnx_backend import export_onnx
+    cfg = Config().update(resnet_type=18, input_shape=(64, 64), depth_dim=4)
+    path = tmp_path / 'snapshot_0.onnx'
+    path.write_bytes(b'earlier export')
+    with pytest.raises(PoseNetError, match=fr'^cannot write {path}: No space left on device'):
+        export_onnx(get_pose_net(cfg, False, 18).eval(), str(path), 'PoseNet',
+                    cfg.model_settings(), 0, {})
+    assert path.read_bytes() == b'earlier export'
+    assert sorted(os.listdir(tmp_path)) == ['snapshot_0.onnx']
