@@ -51,7 +51,7 @@ def lr_at_epoch(epoch, lr, lr_dec_epoch, lr_dec_factor):
 class Base:
     """What training and testing share: config, devices, logger, model placement."""
 
-    def __init__(self, cfg, log_name, folders):
+    def __init__(self, cfg, log_name, folders, lock):
         self.cfg = cfg
         self.log_name = log_name
         self.distributed = dist.launched_by_torchrun()
@@ -63,21 +63,33 @@ class Base:
         # `folders` (cfg fields) are made and checked for writability before any work; those
         # made by this run are removed again when it fails while they are still empty
         self.new_dirs = cfg.make_dirs(folders) if self.is_main else []
-        self.logger = ColorLogger(cfg.log_dir, log_name, enabled=self.is_main)
-        self.num_loader_gpus = 1 if self.distributed else max(1, cfg.num_gpus)
         self.lock = None
+        try:        # before the logger: a refused run writes nothing into the holder's log
+            note = self.hold_lock(*lock)
+        except PoseNetError:
+            self.remove_new_empty_dirs(keep=())
+            raise
+        self.logger = ColorLogger(cfg.log_dir, log_name, enabled=self.is_main)
+        if note:
+            self.logger.info(note)
+        self.num_loader_gpus = 1 if self.distributed else max(1, cfg.num_gpus)
         self.config_logged = False
 
     def hold_lock(self, folder, what, hint):
         """One run per folder: hold `<folder>/<train|test>.lock` (main process only) or raise
-        the PoseNetError naming the run that holds it; a stale lock's take-over is logged."""
+        the PoseNetError naming the run that holds it. Returns the note on a stale lock's
+        take-over (for the log), or None."""
         if not self.is_main:
-            return
+            return None
         name = self.log_name.replace('_logs.txt', '.lock')
         self.lock = RunLock(osp.join(folder, name), what, hint)
-        note = self.lock.acquire()
-        if note:
-            self.logger.info(note)
+        return self.lock.acquire()
+
+    def remove_new_empty_dirs(self, keep):
+        """Remove the folders this run made that are still empty, except those in `keep`."""
+        for folder in self.new_dirs:
+            if folder not in keep and osp.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
 
     def close(self, error=None):
         """End of the run: `error` (the exception that stopped it, if any) goes into the log
@@ -98,9 +110,7 @@ class Base:
         if self.lock is not None:
             self.lock.release()
         if error is not None:
-            for folder in self.new_dirs:
-                if folder != self.cfg.log_dir and osp.isdir(folder) and not os.listdir(folder):
-                    os.rmdir(folder)
+            self.remove_new_empty_dirs(keep=(self.cfg.log_dir,))
         self.logger.close()
 
     def log_config(self):
@@ -173,23 +183,23 @@ class Trainer(Base):
     `make_model`, then `train`; one optimisation step is `train_step`."""
 
     def __init__(self, cfg):
-        super().__init__(cfg, 'train_logs.txt', ('log_dir', 'model_dir'))
+        super().__init__(cfg, 'train_logs.txt', ('log_dir', 'model_dir'),
+                         (cfg.model_dir, 'training run',
+                          '; or train into another folder with --cfg output_dir=...'))
         self.tot_timer, self.gpu_timer, self.read_timer = Timer(), Timer(), Timer()
         self.resume_path = None
         self.start_epoch = 0
         self.overwritten = []
 
     def prepare_run(self, overwrite=False):
-        """Before anything is built: hold the model folder's lock; with `--continue` read the
-        newest snapshot (its model settings and the run settings it records set `cfg`, a
-        `--cfg` value wins over the latter); otherwise refuse to start over another run's
-        snapshots unless `overwrite` (then they are deleted when training starts, so that a
-        later `--continue` cannot mix two runs). Returns False when `--continue` finds the run
-        complete (nothing to do)."""
+        """Before anything is built (the model folder's lock is held since `__init__`): with
+        `--continue` read the newest snapshot (its model settings and the run settings it
+        records set `cfg`, a `--cfg` value wins over the latter); otherwise refuse to start over
+        another run's snapshots unless `overwrite` (then they are deleted when training starts,
+        so that a later `--continue` cannot mix two runs). Returns False when `--continue`
+        finds the run complete (nothing to do)."""
         cfg = self.cfg
-        self.hold_lock(cfg.model_dir, 'training run',
-                       '; or train into another folder with --cfg output_dir=...')
-        if self.is_main:     # what a killed save left behind (never another writer's files)
+        if self.is_main:     # what a killed save left behind (the lock keeps other runs out)
             for path in remove_stale_temp_files(cfg.model_dir, 'snapshot_*.pth.tar'):
                 self.logger.info(f'Removed the unfinished snapshot file {path}')
         epochs = find_snapshot_epochs(cfg.model_dir)
@@ -457,7 +467,9 @@ class Tester(Base):
         if dist.launched_by_torchrun():
             raise PoseNetError("test.py runs in one process (use --gpu 0-3 for several GPUs); "
                                "do not launch it with torchrun")
-        super().__init__(cfg, 'test_logs.txt', ('log_dir', 'result_dir'))
+        super().__init__(cfg, 'test_logs.txt', ('log_dir', 'result_dir'),
+                         (cfg.result_dir, 'test run',
+                          '; or write the results elsewhere with --cfg result_dir=...'))
         self.test_epoch = int(test_epoch)
         self.backend = backend          # 'torch' or 'onnx' (main.predictor)
 

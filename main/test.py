@@ -41,8 +41,6 @@ def main(argv=None):
     tester = Tester(cfg, args.test_epoch, backend=args.backend)
     error = None
     try:
-        tester.hold_lock(cfg.result_dir, 'test run',
-                         '; or write the results elsewhere with --cfg result_dir=...')
         tester.load_snapshot()
         tester.log_config()
         tester.logger.info(f'Testing snapshot {args.test_epoch} on {cfg.testset} '

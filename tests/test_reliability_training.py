@@ -121,6 +121,7 @@ def test_a_second_training_into_a_folder_in_use_is_refused(data_dir, tmp_path, l
         "to end or stop it; or train into another folder with --cfg output_dir=...")
     assert lock.read_text() == before                   # the holder's lock stays
     assert os.listdir(out / 'model_dump') == ['train.lock']
+    assert os.listdir(out) == ['model_dump']        # nothing written into the holder's log
 
 
 def test_a_lock_on_another_host_is_never_taken(tmp_path):
