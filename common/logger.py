@@ -78,6 +78,14 @@ class ColorLogger:
     def error(self, msg):
         self._logger.error(msg)
 
+    def to_file(self, msg):
+        """Write `msg` into the log file only (e.g. the error line the command line prints)."""
+        record = self._logger.makeRecord(self._logger.name, logging.ERROR, __file__, 0, msg,
+                                         None, None)
+        for handler in self._logger.handlers:
+            if isinstance(handler, logging.FileHandler):
+                handler.handle(record)
+
     def close(self):
         for h in list(self._logger.handlers):
             self._logger.removeHandler(h)

@@ -30,6 +30,19 @@ def build_dataset(name, use, cfg):
     return DATASETS[name]('test' if use == 'test' else 'train', cfg)
 
 
+def check_names(cfg):
+    """Refuse, before anything runs, a `testset`, `trainset_3d` or `trainset_2d` of `cfg` that
+    names no dataset for that use (every driver checks every `--cfg` value, also those it does
+    not use)."""
+    for field, use, names in (('testset', 'test', [cfg.testset]),
+                              ('trainset_3d', 'train_3d', cfg.trainset_3d),
+                              ('trainset_2d', 'train_2d', cfg.trainset_2d)):
+        for name in names:
+            if name not in USES[use]:
+                raise PoseNetError(f"config key '{field}': '{name}' is not one of "
+                                   f"{', '.join(USES[use])}")
+
+
 def describe():
     """For `--help`: the dataset names per use."""
     return (f"datasets: trainset_3d from {', '.join(TRAIN_3D)}; trainset_2d from "

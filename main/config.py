@@ -132,6 +132,12 @@ MODEL_FIELDS = ('resnet_type', 'input_shape', 'output_shape', 'depth_dim', 'bbox
                 'pixel_mean', 'pixel_std')
 
 
+# the fields of a training run a snapshot records (`run_settings`) for `--continue`: the data
+# sets and the schedule (a `--cfg` value given with `--continue` wins)
+RUN_FIELDS = ('trainset_3d', 'trainset_2d', 'lr', 'lr_dec_epoch', 'lr_dec_factor', 'end_epoch',
+              'batch_size')
+
+
 class Config:
     """All settings of a run. Field names are the original release's (users know them).
 
@@ -369,10 +375,12 @@ class Config:
         import torch
         return torch.device(f'cuda:{self.gpu_ids[0]}') if self.gpu_ids else torch.device('cpu')
 
-    def make_dirs(self):
-        """Create the output folders (called when a run starts, never at import)."""
-        for d in (self.model_dir, self.log_dir, self.result_dir, self.vis_dir):
-            os.makedirs(d, exist_ok=True)
+    def make_dirs(self, names=('model_dir', 'log_dir', 'result_dir', 'vis_dir')):
+        """Create the output folders `names` (fields) and check that each is writable (called
+        when a run starts, never at import); a folder that cannot be written is one
+        PoseNetError `cannot write ...`. Returns the folders that did not exist before."""
+        from common.utils.file_io import make_writable_dir
+        return [getattr(self, n) for n in names if make_writable_dir(getattr(self, n))]
 
     def __repr__(self):
         lines = [f'  {k} = {v!r}' for k, v in sorted(self.fields().items())]

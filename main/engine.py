@@ -23,12 +23,13 @@ from common.timer import Timer
 from common.utils import dist
 from common.utils.errors import PoseNetError
 from common.utils.file_io import remove_stale_temp_files, write_json
+from common.utils.run_lock import RunLock
 from common.utils.snapshot import find_snapshot_epochs, load_network, save_snapshot, snapshot_path
 from data.dataset import RAW_UINT8, DatasetLoader, RootNetLoader, normalise_batch
 from data.gpu_batch import JpegDatasetLoader, JpegRootNetLoader, collate, crop_batch
 from data.multiple_datasets import MultipleDatasets
 from data.registry import build_dataset
-from main.config import check_resume
+from main.config import RUN_FIELDS, check_resume
 from main.predictor import (PoseNetPredictor, RootNetPredictor, autocast_context,
                             check_joint_count, posenet_settings, read_snapshot,
                             rootnet_settings)
@@ -51,7 +52,7 @@ def lr_at_epoch(epoch, lr, lr_dec_epoch, lr_dec_factor):
 class Base:
     """What training and testing share: config, devices, logger, model placement."""
 
-    def __init__(self, cfg, log_name):
+    def __init__(self, cfg, log_name, folders, lock):
         self.cfg = cfg
         self.log_name = log_name
         self.distributed = dist.launched_by_torchrun()
@@ -60,17 +61,71 @@ class Base:
         else:
             self.rank, self.world_size, self.device = 0, 1, cfg.device
         self.is_main = self.rank == 0
-        if self.is_main:
-            cfg.make_dirs()
+        # `folders` (cfg fields) are made and checked for writability before any work; those
+        # made by this run are removed again when it fails while they are still empty
+        self.new_dirs = cfg.make_dirs(folders) if self.is_main else []
+        self.lock = None
+        try:        # before the logger: a refused run writes nothing into the holder's log
+            note = self.hold_lock(*lock)
+        except PoseNetError:
+            self.remove_new_empty_dirs(keep=())
+            raise
         self.logger = ColorLogger(cfg.log_dir, log_name, enabled=self.is_main)
+        if note:
+            self.logger.info(note)
         self.num_loader_gpus = 1 if self.distributed else max(1, cfg.num_gpus)
+        self.config_logged = False
+
+    def hold_lock(self, folder, what, hint):
+        """One run per folder: hold `<folder>/<train|test>.lock` (main process only) or raise
+        the PoseNetError naming the run that holds it. Returns the note on a stale lock's
+        take-over (for the log), or None."""
+        if not self.is_main:
+            return None
+        name = self.log_name.replace('_logs.txt', '.lock')
+        self.lock = RunLock(osp.join(folder, name), what, hint)
+        return self.lock.acquire()
+
+    def remove_new_empty_dirs(self, keep):
+        """Remove the folders this run made that are still empty, except those in `keep`."""
+        for folder in self.new_dirs:
+            if folder not in keep and osp.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+
+    def close(self, error=None):
+        """End of the run: `error` (the exception that stopped it, if any) goes into the log
+        file, the lock is released, and after an error the folders this run made and left
+        empty are removed (the log folder stays: it holds the error)."""
+        if error is not None and self.is_main:
+            if not self.config_logged:
+                self.log_config()
+            from common.utils.cli import error_message
+            if isinstance(error, KeyboardInterrupt):
+                text = 'interrupted (SIGTERM)' if type(error).__name__ == 'Terminated' else \
+                    'interrupted (SIGINT)'
+            elif isinstance(error, PoseNetError):
+                text = f'error: {error_message(error)}'
+            else:
+                text = f'error: {type(error).__name__}: {error}'
+            self.logger.to_file(text)
+        if self.lock is not None:
+            self.lock.release()
+        if error is not None:
+            self.remove_new_empty_dirs(keep=(self.cfg.log_dir,))
+        self.logger.close()
 
     def log_config(self):
-        """Print the effective configuration into the log and write it as JSON next to the log
-        (`<log_dir>/<train|test>_config.json`), so that every run records what it ran with."""
+        """Print the effective configuration into the log (every run, also one that fails)."""
+        if self.is_main:
+            self.logger.info(f'Configuration:\n{self.cfg!r}')
+            self.config_logged = True
+
+    def write_config(self):
+        """Write the configuration as JSON next to the log (`<log_dir>/<train|test>_config.json`)
+        once the run has passed its checks and built data and model, so that a run failing
+        before that leaves the previous run's file as it was."""
         if not self.is_main:
             return
-        self.logger.info(f'Configuration:\n{self.cfg!r}')
         name = self.log_name.replace('_logs.txt', '_config.json')
         write_json(osp.join(self.cfg.log_dir, name),
                    json.loads(json.dumps(self.cfg.fields(), default=str)), indent=1)
@@ -134,17 +189,23 @@ class Trainer(Base):
     `make_model`, then `train`; one optimisation step is `train_step`."""
 
     def __init__(self, cfg):
-        super().__init__(cfg, 'train_logs.txt')
+        super().__init__(cfg, 'train_logs.txt', ('log_dir', 'model_dir'),
+                         (cfg.model_dir, 'training run',
+                          '; or train into another folder with --cfg output_dir=...'))
         self.tot_timer, self.gpu_timer, self.read_timer = Timer(), Timer(), Timer()
         self.resume_path = None
         self.start_epoch = 0
+        self.overwritten = []
 
     def prepare_run(self, overwrite=False):
-        """Before anything is built: with `--continue` read the newest snapshot (its settings
-        set `cfg`); otherwise refuse to start over another run's snapshots unless `overwrite`
-        (then they are deleted, so that a later `--continue` cannot mix two runs)."""
+        """Before anything is built (the model folder's lock is held since `__init__`): with
+        `--continue` read the newest snapshot (its model settings and the run settings it
+        records set `cfg`, a `--cfg` value wins over the latter); otherwise refuse to start over
+        another run's snapshots unless `overwrite` (then they are deleted when training starts,
+        so that a later `--continue` cannot mix two runs). Returns False when `--continue`
+        finds the run complete (nothing to do)."""
         cfg = self.cfg
-        if self.is_main:     # what a killed save left behind (never another writer's files)
+        if self.is_main:     # what a killed save left behind (the lock keeps other runs out)
             for path in remove_stale_temp_files(cfg.model_dir, 'snapshot_*.pth.tar'):
                 self.logger.info(f'Removed the unfinished snapshot file {path}')
         epochs = find_snapshot_epochs(cfg.model_dir)
@@ -154,8 +215,14 @@ class Trainer(Base):
                                    "train without --continue first, or set --cfg output_dir=...")
             self.resume_path = snapshot_path(cfg.model_dir, epochs[-1])
             self.resume_ckpt, _ = read_snapshot(self.resume_path, cfg, cfg.network)
+            self.restore_run_settings(self.resume_ckpt)
             self.start_epoch = int(self.resume_ckpt['epoch']) + 1
             check_resume(self.start_epoch, cfg.end_epoch)
+            if self.start_epoch == cfg.end_epoch:
+                self.logger.info(f'--continue: nothing to do, {self.resume_path} is the last '
+                                 f'epoch of the run (end_epoch={cfg.end_epoch}); raise end_epoch '
+                                 f'(--cfg end_epoch={cfg.end_epoch + 1}) to train on')
+                return False
         elif epochs:
             if not overwrite:
                 raise PoseNetError(
@@ -163,11 +230,33 @@ class Trainer(Base):
                     f"{', '.join(map(str, epochs))}); resume it with --continue, start over with "
                     "--overwrite (deletes them), or train into a new folder with --cfg "
                     "output_dir=...")
-            for epoch in epochs:
-                if self.is_main:
-                    os.remove(snapshot_path(cfg.model_dir, epoch))
+            self.overwritten = epochs   # deleted when training starts (`train`), not before:
+            # a run that fails while building data or model leaves them as they were
+        return True
+
+    def delete_overwritten(self):
+        """`--overwrite`: delete the earlier run's snapshots, once this run is ready to train."""
+        if self.overwritten and self.is_main:
+            for epoch in self.overwritten:
+                os.remove(snapshot_path(self.cfg.model_dir, epoch))
             self.logger.info(f'--overwrite: deleted the snapshots of epochs '
-                             f'{", ".join(map(str, epochs))} in {cfg.model_dir}')
+                             f'{", ".join(map(str, self.overwritten))} in {self.cfg.model_dir}')
+        self.overwritten = []
+
+    def restore_run_settings(self, ckpt):
+        """`--continue`: the snapshot's `run_settings` (RUN_FIELDS: data sets and schedule)
+        set the fields of `cfg` not given with `--cfg`; logged, so a user sees what came back."""
+        saved = ckpt.get('run_settings')
+        if not isinstance(saved, dict):
+            return          # a snapshot of the original code or of an earlier version
+        restored = {k: saved[k] for k in RUN_FIELDS if k in saved and k not in self.cfg.given}
+        try:
+            self.cfg.update(**restored)
+        except PoseNetError as e:
+            raise PoseNetError(f"{self.resume_path}: bad run setting: {e}") from None
+        if restored:
+            self.logger.info('--continue: the run\'s settings restored from the snapshot: ' +
+                             ', '.join(f'{k}={v!r}' for k, v in restored.items()))
 
     def make_batch_generator(self):
         """Mix the 3D and 2D training sets as the original (docs/SPEC.md §8; RootNet likewise)."""
@@ -231,8 +320,23 @@ class Trainer(Base):
         state = self.model.state_dict()
         return all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
+    def outputs_are_finite(self, batch):
+        """True when the network in eval mode (the mode a snapshot is used in) gives finite
+        coordinates for the crops of loader `batch`: weights can be finite yet so large that
+        every input gives NaN/inf (e.g. lr=1e9), which the loss before the step cannot show."""
+        inputs = [self._to_device(batch[0])] + ([self._to_device(batch[1])] if self.rootnet
+                                                else [])
+        self.model.eval()
+        try:
+            with torch.no_grad(), autocast_context(self.device, self.cfg.amp):
+                finite = torch.isfinite(self.model(*inputs).float()).all().float()
+        finally:
+            self.model.train()
+        return bool(dist.all_reduce_mean(finite) == 1)     # every process agrees
+
     def diverged(self, what):
-        """The error for a run whose loss or weights stopped being finite."""
+        """The error for a run whose loss or weights stopped being finite. The snapshot it names
+        passed `save_model`'s checks when it was written."""
         epochs = find_snapshot_epochs(self.cfg.model_dir)
         if epochs:
             advice = (f"the newest snapshot {snapshot_path(self.cfg.model_dir, epochs[-1])} is "
@@ -244,17 +348,34 @@ class Trainer(Base):
         return PoseNetError(f"{what}; training stopped, nothing was saved for this epoch "
                             f"({advice})")
 
-    def save_model(self, epoch):
+    def worker_died(self, error, epoch):
+        """The error for a data-loading worker process that died (killed, out of memory):
+        the run stops; the newest snapshot is complete and the run resumes from it."""
+        epochs = find_snapshot_epochs(self.cfg.model_dir)
+        advice = (f"resume from the newest snapshot {snapshot_path(self.cfg.model_dir, epochs[-1])}"
+                  " with --continue" if epochs else "no snapshot was written yet: start again")
+        return PoseNetError(f"a data-loading worker process died during epoch {epoch} "
+                            f"({str(error).strip().splitlines()[0]}); training stopped, nothing "
+                            f"was saved for this epoch ({advice}; fewer workers, --cfg "
+                            f"num_thread=..., need less memory)")
+
+    def save_model(self, epoch, last_batch=None):
+        """Write the snapshot of `epoch` after checking the weights: finite, and (with
+        `last_batch`, the epoch's last loader batch) finite outputs in eval mode."""
         if not self.weights_are_finite():
             raise self.diverged(f'the weights became NaN/inf during epoch {epoch}')
+        if last_batch is not None and not self.outputs_are_finite(last_batch):
+            raise self.diverged(f"the weights exploded during epoch {epoch} (finite, but the "
+                                "network's output on the epoch's last batch is NaN/inf)")
         if self.is_main:
             if self.rootnet:
                 settings = rootnet_settings(self.cfg)
             else:
                 settings = posenet_settings(self.cfg, self.joints.joints_name,
                                             self.joints.flip_pairs, self.joints.skeleton)
+            run = {k: getattr(self.cfg, k) for k in RUN_FIELDS}
             path = save_snapshot(snapshot_path(self.cfg.model_dir, epoch), epoch, self.model,
-                                 self.optimizer, settings)
+                                 self.optimizer, settings, run_settings=run)
             self.logger.info(f'Write snapshot into {path}')
 
     def train_step(self, *batch):
@@ -280,6 +401,7 @@ class Trainer(Base):
         from tqdm import tqdm
         cfg = self.cfg
         last_mean = None
+        self.delete_overwritten()
         for epoch in range(self.start_epoch, cfg.end_epoch):
             lr = self.set_lr(epoch)
             if self.sampler is not None:
@@ -290,40 +412,54 @@ class Trainer(Base):
             bar = tqdm(self.batch_generator, total=self.itr_per_epoch, desc=f'epoch {epoch}',
                        disable=None if (progress and self.is_main) else True, leave=False)
             losses = []
-            for itr, batch in enumerate(bar):
-                self.read_timer.toc()
-                self.gpu_timer.tic()
-                loss = self.train_step(*batch)
-                loss_value = loss.item()
-                self.gpu_timer.toc()
-                if not math.isfinite(loss_value):
-                    raise self.diverged(f"loss became {loss_value} at epoch {epoch} "
-                                        f"iteration {itr}")
-                losses.append(loss_value)
-                # speed of the last 20 iterations (not since the start) and the ETA from it
-                recent = self.tot_timer.recent_time
-                left = (self.itr_per_epoch - itr - 1 +
-                        (cfg.end_epoch - epoch - 1) * self.itr_per_epoch)
-                self.logger.info(' '.join([
-                    f'Epoch {epoch}/{cfg.end_epoch} itr {itr}/{self.itr_per_epoch}:',
-                    f'lr: {lr:g}',
-                    f'speed: {recent:.2f}({self.gpu_timer.recent_time:.2f}s '
-                    f'r{self.read_timer.recent_time:.2f})s/itr',
-                    f'{recent / 3600. * self.itr_per_epoch:.2f}h/epoch',
-                    f'ETA {format_duration(recent * left)}',
-                    f'loss_coord: {loss_value:.4f}',
-                ]))
-                self.tot_timer.toc()
-                self.tot_timer.tic()
-                self.read_timer.tic()
+            try:
+                self.train_epoch(epoch, lr, bar, losses)
+            except RuntimeError as e:
+                if 'DataLoader worker' not in str(e):
+                    raise
+                raise self.worker_died(e, epoch) from None
+            batch = self.last_batch
             bar.close()
             if self.distributed:  # one line from every process, so a user sees that all ran
                 print(f'rank {self.rank}/{self.world_size}: epoch {epoch} done, '
                       f'{len(losses)} iterations on {self.device}', flush=True)
-            self.save_model(epoch)
+            self.save_model(epoch, batch)
             dist.barrier()
             last_mean = float(np.mean(losses)) if losses else float('nan')
         return last_mean
+
+    def train_epoch(self, epoch, lr, bar, losses):
+        """The iterations of one epoch over the loader `bar`; each loss appended to `losses`,
+        the last batch kept in `last_batch` (for `save_model`'s check)."""
+        cfg = self.cfg
+        self.last_batch = None
+        for itr, batch in enumerate(bar):
+            self.last_batch = batch
+            self.read_timer.toc()
+            self.gpu_timer.tic()
+            loss = self.train_step(*batch)
+            loss_value = loss.item()
+            self.gpu_timer.toc()
+            if not math.isfinite(loss_value):
+                raise self.diverged(f"loss became {loss_value} at epoch {epoch} "
+                                    f"iteration {itr}")
+            losses.append(loss_value)
+            # speed of the last 20 iterations (not since the start) and the ETA from it
+            recent = self.tot_timer.recent_time
+            left = (self.itr_per_epoch - itr - 1 +
+                    (cfg.end_epoch - epoch - 1) * self.itr_per_epoch)
+            self.logger.info(' '.join([
+                f'Epoch {epoch}/{cfg.end_epoch} itr {itr}/{self.itr_per_epoch}:',
+                f'lr: {lr:g}',
+                f'speed: {recent:.2f}({self.gpu_timer.recent_time:.2f}s '
+                f'r{self.read_timer.recent_time:.2f})s/itr',
+                f'{recent / 3600. * self.itr_per_epoch:.2f}h/epoch',
+                f'ETA {format_duration(recent * left)}',
+                f'loss_coord: {loss_value:.4f}',
+            ]))
+            self.tot_timer.toc()
+            self.tot_timer.tic()
+            self.read_timer.tic()
 
 
 class Tester(Base):
@@ -338,7 +474,9 @@ class Tester(Base):
         if dist.launched_by_torchrun():
             raise PoseNetError("test.py runs in one process (use --gpu 0-3 for several GPUs); "
                                "do not launch it with torchrun")
-        super().__init__(cfg, 'test_logs.txt')
+        super().__init__(cfg, 'test_logs.txt', ('log_dir', 'result_dir'),
+                         (cfg.result_dir, 'test run',
+                          '; or write the results elsewhere with --cfg result_dir=...'))
         self.test_epoch = int(test_epoch)
         self.backend = backend          # 'torch' or 'onnx' (main.predictor)
 

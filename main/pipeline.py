@@ -16,11 +16,14 @@ image go through each network in one batch.
 """
 import copy
 import math
+import numbers
+import warnings
 
 import numpy as np
 
-from common.utils.errors import PoseNetError
+from common.utils.errors import PoseNetError, PoseNetWarning
 from common.utils.pose_utils import k_value, process_bbox
+from main.predictor import as_bgr_image
 
 DEFAULT_FOCAL = (1500.0, 1500.0)    # px, the original's normalised focal length
 ROOT_GIVEN = 'given'                # root depth given by the caller
@@ -34,10 +37,10 @@ def default_camera(img_width, img_height, focal=None, princpt=None):
     Defaults: focal `(1500, 1500)`, principal point at the image centre `(W/2, H/2)` (the
     original demo's normalised camera). A non-positive or non-finite value is an error.
     """
-    focal = np.asarray(DEFAULT_FOCAL if focal is None else focal, dtype=np.float64).reshape(2)
+    focal = _pair(DEFAULT_FOCAL if focal is None else focal, 'focal')
     if princpt is None:
         princpt = (img_width / 2.0, img_height / 2.0)
-    princpt = np.asarray(princpt, dtype=np.float64).reshape(2)
+    princpt = _pair(princpt, 'princpt')
     if not np.all(np.isfinite(focal)) or np.any(focal <= 0):
         raise PoseNetError(f"--focal {focal[0]:g} {focal[1]:g}: focal lengths must be positive "
                            "pixels (default 1500 1500)")
@@ -46,8 +49,23 @@ def default_camera(img_width, img_height, focal=None, princpt=None):
     return focal, princpt
 
 
+def _pair(value, what):
+    """`value` (one number for both axes, or two) as float64 `(2,)`; else a PoseNetError."""
+    try:
+        pair = np.asarray(value, dtype=np.float64)
+        return np.repeat(pair, 2) if pair.ndim == 0 else pair.reshape(2)
+    except (TypeError, ValueError):
+        raise PoseNetError(f"{what} {value!r}: expected one number or two (x, y) in "
+                           "pixels") from None
+
+
+def _format_box(box):
+    return '[' + ', '.join(f'{v:g}' for v in box) + ']'
+
+
 def check_boxes(bbox, what='box'):
-    """Boxes `[x, y, w, h]` as float64 `(N, 4)`; malformed or non-finite ones are an error."""
+    """Boxes `[x, y, w, h]` as float64 `(N, 4)`; malformed or non-finite ones, and boxes with a
+    width or height <= 0 (e.g. x2, y2 given as w, h below x, y), are an error."""
     try:
         boxes = np.asarray(bbox, dtype=np.float64).reshape(-1, 4)
     except (TypeError, ValueError):
@@ -56,7 +74,22 @@ def check_boxes(bbox, what='box'):
     for n, box in enumerate(boxes):
         if not np.all(np.isfinite(box)):
             raise PoseNetError(f"{what} {n + 1} {box.tolist()} is not finite")
+        if box[2] <= 0 or box[3] <= 0:
+            raise PoseNetError(f"{what} {n + 1} {_format_box(box)} has a width or height <= 0; "
+                               "boxes are x y width height in pixels (not x1 y1 x2 y2)")
     return boxes
+
+
+def warn_outside(boxes, img_width, img_height):
+    """One PoseNetWarning line for the boxes `(N, 4)` that run past the image edge (the part
+    outside is not used; often x2, y2 given instead of width, height)."""
+    outside = [n for n, (x, y, w, h) in enumerate(boxes)
+               if x < 0 or y < 0 or x + w > img_width or y + h > img_height]
+    if outside:
+        listed = ', '.join(f'{n + 1} {_format_box(boxes[n])}' for n in outside)
+        warnings.warn(f"box(es) {listed} (x y width height) run past the image "
+                      f"{img_width}x{img_height}; only the part inside is used (width and "
+                      "height, not x2 y2?)", PoseNetWarning, stacklevel=3)
 
 
 def process_boxes(boxes, img_width, img_height, input_shape):
@@ -82,16 +115,23 @@ def check_root_depths(root_depth, num_boxes):
     """Root depths checked against the boxes: one per box (None = not known), positive mm."""
     if root_depth is None:
         return [None] * num_boxes
+    if isinstance(root_depth, numbers.Number) or np.ndim(root_depth) == 0:
+        root_depth = [root_depth]           # one number: the depth of the only box
     root_depth = list(root_depth)
     if len(root_depth) != num_boxes:
         raise PoseNetError(f"{len(root_depth)} root depth(s) for {num_boxes} box(es): give one "
                            "--root_depth value per box, in box order ('prior' or 'rootnet' for a "
                            "person without one), or none at all")
     for n, depth in enumerate(root_depth):
-        if depth is not None and not (math.isfinite(depth) and depth > 0):
+        if depth is None:
+            continue
+        if isinstance(depth, bool) or not isinstance(depth, numbers.Real):
+            raise PoseNetError(f"root depth {depth!r} of person {n + 1} must be a number (mm) "
+                               "or None")
+        if not (math.isfinite(depth) and depth > 0):
             raise PoseNetError(f"root depth {depth:g} of person {n + 1} must be a positive "
                                "distance from the camera in mm")
-    return root_depth
+    return [None if d is None else float(d) for d in root_depth]
 
 
 class Pipeline:
@@ -129,8 +169,12 @@ class Pipeline:
         PyTorch on a GPU.
         """
         from data.MuCo.MuCo import MuCo
-        from main.model_store import resolve_model
+        from main.model_store import MODELS, resolve_model
         from main.predictor import PoseNetPredictor, RootNetPredictor
+        if detector is not None and detector not in MODELS:
+            # a wrong name is reported before any model loads or is fetched
+            from common.nets.detector import resolve_detector
+            resolve_detector(detector)
         posenet = resolve_model(posenet, model_dir)
         rootnet = None if rootnet is None else resolve_model(rootnet, model_dir)
         detector = None if detector is None else resolve_model(detector, model_dir)
@@ -141,12 +185,10 @@ class Pipeline:
             rootnet, copy.deepcopy(cfg), cfg.device, backend)
         det = None
         if detector is not None:
-            from common.nets.detector import DEFAULT_DETECTOR, DETECTORS, PersonDetector
-            if detector in DETECTORS:
-                det = PersonDetector(detector, score_thresh=score_thresh, device=cfg.device)
-            else:
-                det = PersonDetector(DEFAULT_DETECTOR, weights_path=detector,
-                                     score_thresh=score_thresh, device=cfg.device)
+            from common.nets.detector import PersonDetector, resolve_detector
+            name, weights_path = resolve_detector(detector)
+            det = PersonDetector(name, weights_path=weights_path, score_thresh=score_thresh,
+                                 device=cfg.device)
         return cls(pose, root, det)
 
     def detect(self, img):
@@ -173,6 +215,7 @@ class Pipeline:
         mm, `root_source` ('given'/'rootnet'/'prior'), `pose_2d (J, 2)` px, `pose_3d (J, 3)`
         camera mm.
         """
+        img = as_bgr_image(img)
         img_height, img_width = img.shape[:2]
         focal, princpt = default_camera(img_width, img_height, focal, princpt)
         if bbox is None:
@@ -180,6 +223,8 @@ class Pipeline:
         else:
             boxes = check_boxes(bbox)
             scores = np.ones(len(boxes)) if score is None else np.asarray(score, np.float64)
+            if not bbox_processed:
+                warn_outside(boxes, img_width, img_height)
         depths = check_root_depths(root_depth, len(boxes))
         out = {'focal': focal, 'princpt': princpt, 'joints_name': self.joints_name,
                'skeleton': self.skeleton, 'people': []}

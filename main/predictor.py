@@ -45,6 +45,36 @@ BACKENDS = ('torch', 'onnx', 'auto')
 SNAPSHOT_SUFFIXES = ('.pth.tar', '.pth', '.pt', '.tar')
 
 
+def as_bgr_image(img, what='image'):
+    """`img` as the BGR uint8 `(H, W, 3)` array the networks read, converted as `cv2.imread`
+    converts files: grey `(H, W)` / `(H, W, 1)` to three equal channels, BGRA `(H, W, 4)`
+    without its alpha. Anything else (None, not an array, another dtype such as a float image
+    in [0, 1], no pixels, other channel counts) is a PoseNetError naming what was given."""
+    import cv2
+    if img is None:
+        raise PoseNetError(f"{what} is None (cv2.imread returns None for a missing or "
+                           "undecodable file); pass a BGR uint8 array (H, W, 3)")
+    if not isinstance(img, np.ndarray):
+        raise PoseNetError(f"{what} is a {type(img).__name__}, not a numpy array; pass a BGR "
+                           "uint8 array (H, W, 3) as cv2.imread returns")
+    if img.dtype != np.uint8:
+        hint = (' (a float image in [0, 1]: (img * 255).round().astype(np.uint8))'
+                if img.dtype.kind == 'f' else '')
+        raise PoseNetError(f"{what} has dtype {img.dtype} {img.shape}; expected BGR uint8 "
+                           f"(H, W, 3){hint}")
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)) or \
+            img.size == 0:
+        raise PoseNetError(f"{what} has shape {img.shape}; expected BGR uint8 (H, W, 3) with "
+                           "pixels (grey (H, W) and BGRA (H, W, 4) are converted)")
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    return img
+
+
 def autocast_context(device, amp):
     """Mixed-precision context for `cfg.amp` ('none', 'bf16', 'fp16')."""
     if amp not in AMP_DTYPES:
@@ -179,12 +209,7 @@ def onnx_for_snapshot(path, network, settings, build_model, epoch):
         if net.network == network and net.source == source and net.settings == wanted:
             return net
         break                       # ours but out of date: export here again
-    try:
-        export_onnx(build_model(), out, network, settings, epoch, source)
-    except OSError as e:
-        raise PoseNetError(f"cannot write the ONNX export of {path} to {out} ({e.strerror}); "
-                           "free some space or export it elsewhere with tool/export_onnx.py "
-                           "and pass the .onnx file") from None
+    export_onnx(build_model(), out, network, settings, epoch, source)    # write_error on failure
     return OnnxNetwork(out)
 
 
@@ -316,6 +341,7 @@ class PoseNetPredictor(Predictor):
         `focal`, `princpt` `(2,)` px. Returns `{'coord_hm' (N, J, 3) network output,
         'pose_2d' (N, J, 2) px, 'pose_3d' (N, J, 3) camera mm}`.
         """
+        img = as_bgr_image(img)
         bbox_processed = np.asarray(bbox_processed, dtype=np.float64).reshape(-1, 4)
         coord_hm = self.predict_crops(self.crop(img, bbox_processed)).astype(np.float64)
         pixel, cam = heatmap_to_cam(coord_hm, bbox_processed, root_depth, focal, princpt,
@@ -366,6 +392,7 @@ class RootNetPredictor(Predictor):
     def __call__(self, img, bbox_processed, focal, princpt):
         """Camera-space roots `(N, 3)` mm of the people in processed boxes `(N, 4)` px of a
         BGR image (all in one batch), with `focal`, `princpt` `(2,)` px."""
+        img = as_bgr_image(img)
         bbox_processed = np.asarray(bbox_processed, dtype=np.float64).reshape(-1, 4)
         if len(bbox_processed) == 0:
             return np.zeros((0, 3))

@@ -39,6 +39,7 @@ def main(argv=None):
     configure(cfg, args)
 
     tester = Tester(cfg, args.test_epoch, backend=args.backend)
+    error = None
     try:
         tester.load_snapshot()
         tester.log_config()
@@ -46,13 +47,16 @@ def main(argv=None):
                            f'({tester.device}, flip_test={cfg.flip_test}, backend={args.backend})')
         tester.make_batch_generator()
         tester.make_model()
+        tester.write_config()
         preds = tester.predict_all(progress=not args.no_progress)
         metrics = tester.evaluate(preds)
         tester.logger.info(f'Results written under {cfg.result_dir}')
+    except BaseException as e:          # also Ctrl-C / SIGTERM: into the log, lock released
+        error = e
+        raise
     finally:
-        tester.logger.close()
+        tester.close(error)
     return metrics
-
 
 if __name__ == '__main__':
     run_cli(main)

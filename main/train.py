@@ -39,21 +39,27 @@ def main(argv=None):
     configure(cfg, args, args.continue_train)
 
     trainer = Trainer(cfg)
+    error = None
     try:
         device = (f'{trainer.world_size} processes (DDP), this one on {trainer.device}'
                   if trainer.distributed else str(trainer.device) +
                   (f' x{cfg.num_gpus} (DataParallel)' if cfg.num_gpus > 1 else ''))
         trainer.logger.info(f'Training on {device}')
-        trainer.prepare_run(overwrite=args.overwrite)
+        trainer.last_loss = None
+        if not trainer.prepare_run(overwrite=args.overwrite):
+            return trainer              # --continue of a complete run: nothing to do
         trainer.log_config()
         trainer.make_batch_generator()
         trainer.make_model()
+        trainer.write_config()
         trainer.last_loss = trainer.train(progress=not args.no_progress)
+    except BaseException as e:          # also Ctrl-C / SIGTERM: into the log, lock released
+        error = e
+        raise
     finally:
         dist.cleanup()
-        trainer.logger.close()
+        trainer.close(error)
     return trainer
-
 
 if __name__ == '__main__':
     run_cli(main, interrupt_hint='resume with --continue')

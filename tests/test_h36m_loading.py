@@ -164,7 +164,8 @@ def test_read_only_cache_folder_still_loads(cfg, tree, monkeypatch, capsys):
 @pytest.mark.parametrize('damage,message', [
     (lambda d, j: j['2']['1'].pop('5'), 'no joints for action 2 subaction 1 frame 5'),
     (lambda d, j: j['2']['1']['5'].pop(), 'every frame needs 17x3 joints'),
-    (lambda d, j: d['annotations'][5].update(bbox=[1, 2, 3]), 'bbox of 4 numbers'),
+    (lambda d, j: d['annotations'][5].update(bbox=[1, 2, 3]),
+     r'annotations\[5\] has bbox \[1, 2, 3\], expected 4 finite numbers'),
     (lambda d, j: d['images'][0].pop('frame_idx'), "images\\[0\\] lacks 'frame_idx'"),
 ])
 def test_damaged_files_are_named(tmp_path, damage, message):

@@ -53,7 +53,7 @@ def test_train_two_epochs_then_continue(data_dir, tmp_path):
     model_dir = out / 'model_dump'
     assert sorted(os.listdir(model_dir)) == ['snapshot_0.pth.tar', 'snapshot_1.pth.tar']
     ckpt = torch.load(model_dir / 'snapshot_1.pth.tar', weights_only=True)
-    assert set(ckpt) == {'epoch', 'network', 'optimizer', 'model_settings'}
+    assert set(ckpt) == {'epoch', 'network', 'optimizer', 'model_settings', 'run_settings'}
     assert ckpt['epoch'] == 1
     settings = ckpt['model_settings']
     assert settings['network'] == 'PoseNet' and settings['resnet_type'] == 18

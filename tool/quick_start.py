@@ -177,6 +177,8 @@ def main(argv=None):
                         help='train the MuCo PoseNet and a RootNet briefly and run the whole '
                              'demo chain on a real photo')
     args = parser.parse_args(argv)
+    from common.utils.file_io import make_writable_dir
+    make_writable_dir(args.out)     # an unwritable --out is one line before any work
     import torch
     threads = args.threads or default_threads()
     torch.set_num_threads(threads)

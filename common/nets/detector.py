@@ -34,6 +34,22 @@ def coco_weights(name):
     return getattr(tvd, DETECTORS[name]).COCO_V1
 
 
+def resolve_detector(detector):
+    """`(name, weights_path)` for a `--detector` value: a name of `DETECTORS` (weights from
+    torchvision's cache) or the path of a weights file of the default detector. Anything else
+    is a PoseNetError listing the names."""
+    import os.path as osp
+    if detector in DETECTORS:
+        return detector, None
+    if osp.isfile(detector):
+        return DEFAULT_DETECTOR, detector
+    looks_like_path = osp.sep in detector or osp.splitext(detector)[1] != ''
+    what = f"weights file not found: {detector}" if looks_like_path else \
+        f"unknown detector {detector!r}"
+    raise PoseNetError(f"{what}; choose one of {', '.join(DETECTORS)} (torchvision's COCO "
+                       f"models), or give the path of a weights file of {DEFAULT_DETECTOR}")
+
+
 def image_to_tensor(img_bgr):
     """BGR uint8 image `(H, W, 3)` (OpenCV) -> RGB float tensor `(3, H, W)` in [0, 1]."""
     img = np.asarray(img_bgr)

@@ -7,11 +7,13 @@ that file on another machine and copies it there, or passes a local file.
 """
 import os.path as osp
 import pickle
+import warnings
 import zipfile
 
 import torch
 
 from common.utils.errors import PoseNetError
+from common.utils.snapshot import describe_mismatch, load_reason
 
 # what torch.load raises on a truncated or foreign file
 _DAMAGED_ERRORS = (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
@@ -30,7 +32,7 @@ def _first_line(e):
 
 
 def _damaged(what, path, url, e):
-    return PoseNetError(f"{what}: file {path} is damaged ({type(e).__name__}: {_first_line(e)}); "
+    return PoseNetError(f"{what}: file {path} is damaged ({load_reason(e)}); "
                         f"delete it or replace it with a fresh copy of {url}")
 
 
@@ -50,7 +52,9 @@ def load_torchvision_state_dict(weights, what, weights_file=None, hint='', check
         if not osp.isfile(weights_file):
             raise PoseNetError(f"{what}: file not found: {weights_file}")
         try:
-            return torch.load(weights_file, map_location='cpu', weights_only=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')     # torch's notes on the pickle protocol
+                return torch.load(weights_file, map_location='cpu', weights_only=True)
         except _DAMAGED_ERRORS as e:
             raise _damaged(what, weights_file, weights.url, e) from None
 
@@ -70,9 +74,20 @@ def load_torchvision_state_dict(weights, what, weights_file=None, hint='', check
 def load_into(module, state_dict, what):
     """`module.load_state_dict(state_dict)` (strict); a mismatch raises PoseNetError naming
     `what` instead of torch's multi-line report."""
+    if isinstance(state_dict, dict) and 'network' in state_dict and \
+            isinstance(state_dict['network'], dict):
+        raise PoseNetError(f"{what}: the file is a PoseNet/RootNet snapshot of this project, not "
+                           "weights of this network; use the file made for it")
+    if not isinstance(state_dict, dict):
+        raise PoseNetError(f"{what}: the file holds a {type(state_dict).__name__}, not a state "
+                           "dict; use the weights file made for this network")
+    problem = describe_mismatch(module.state_dict(), state_dict)
+    if problem:         # a few keys named, never the whole list (kilobytes)
+        raise PoseNetError(f"{what}: the weights do not fit this network ({problem}); "
+                           "use the file made for it")
     try:
         module.load_state_dict(state_dict)
     except (RuntimeError, TypeError, AttributeError) as e:
-        lines = ' '.join(line.strip() for line in str(e).splitlines()[:2])
+        lines = ' '.join(line.strip() for line in str(e).splitlines()[:2])[:300]
         raise PoseNetError(f"{what}: the weights do not fit this network ({lines}); "
                            "use the file made for it") from None

@@ -2,8 +2,9 @@
 import re
 import signal
 import sys
+import warnings
 
-from common.utils.errors import PoseNetError
+from common.utils.errors import PoseNetError, PoseNetWarning
 
 
 def add_common_args(parser):
@@ -34,9 +35,12 @@ def add_run_args(parser):
 
 def configure(cfg, args, continue_train=False):
     """Reset `cfg` to its defaults (a run in the same Python process leaves nothing behind),
-    then apply the `--cfg` overrides, the speed options and `--gpu`; returns it."""
+    then apply the `--cfg` overrides (dataset names checked against `data.registry`), the
+    speed options and `--gpu`; returns it."""
+    from data.registry import check_names
     cfg.reset()
     cfg.apply_overrides(args.cfg)
+    check_names(cfg)
     if getattr(args, 'amp', None) is not None:
         cfg.update(amp=args.amp)
     if getattr(args, 'channels_last', False):
@@ -81,9 +85,18 @@ def run_cli(main, argv=None, interrupt_hint=None):
     a DataLoader worker). Ctrl-C (SIGINT) and SIGTERM stop the run through KeyboardInterrupt
     (`Terminated` for SIGTERM), so cleanup code runs; the program prints `interrupted (SIGINT)`
     or `interrupted (SIGTERM)` (followed by `; <interrupt_hint>` when given, e.g.
-    'resume with --continue') and exits with 130 or 143 (128 + signal number).
+    'resume with --continue') and exits with 130 or 143 (128 + signal number). A
+    PoseNetWarning is printed as one `warning: ...` line on stderr.
     """
     installed = False
+    show_warning = warnings.showwarning
+
+    def one_line(message, category, *args, **kwargs):
+        if issubclass(category, PoseNetWarning):
+            print(f'warning: {message}', file=sys.stderr)
+        else:
+            show_warning(message, category, *args, **kwargs)
+    warnings.showwarning = one_line
     try:
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
         installed = True
@@ -100,5 +113,6 @@ def run_cli(main, argv=None, interrupt_hint=None):
         print(f'interrupted ({name}){hint}', file=sys.stderr)
         sys.exit(code)
     finally:
+        warnings.showwarning = show_warning
         if installed:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

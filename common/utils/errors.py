@@ -8,3 +8,8 @@ user never sees a traceback for bad input.
 
 class PoseNetError(Exception):
     """Bad input or environment; the message is shown to the user as is."""
+
+
+class PoseNetWarning(UserWarning):
+    """Something a user should know that does not stop the run (e.g. a box running past the
+    image edge); the command-line drivers print it as one `warning: ...` line."""

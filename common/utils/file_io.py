@@ -10,11 +10,14 @@ import os
 import os.path as osp
 import re
 import secrets
+import shutil
 import struct
 import sys
 import time
 
 import numpy as np
+
+from common.utils.errors import PoseNetError
 
 try:
     import orjson           # the fast JSON encoder (requirements.txt); json.dump without it
@@ -44,21 +47,74 @@ def _create_temp(folder, name):
     raise FileExistsError(f'could not create a temporary file for {name} in {folder}')
 
 
+def format_bytes(size):
+    """`size` bytes as a short human figure: `512 B`, `3.4 MB`, `1.2 GB`."""
+    for unit in ('B', 'KB', 'MB', 'GB', 'TB'):
+        if size < 1000 or unit == 'TB':
+            return f'{size} {unit}' if unit == 'B' else f'{size:.1f} {unit}'
+        size /= 1000.
+
+
+def free_space(path):
+    """Free bytes on the file system of `path` (its nearest existing folder), or None."""
+    folder = osp.abspath(path)
+    while not osp.isdir(folder) and osp.dirname(folder) != folder:
+        folder = osp.dirname(folder)
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def write_error(path, error):
+    """The one user-facing error for a failed write of `path` (an OSError: full disk,
+    read-only or missing folder, quota, a file where a folder should be):
+    `cannot write PATH: <reason> (<free space> free)`."""
+    reason = error.strerror or str(error) if isinstance(error, OSError) else str(error)
+    if isinstance(error, (FileExistsError, NotADirectoryError)):
+        blocker = osp.abspath(path)         # a file where a folder of the path should be
+        while not osp.exists(blocker) and osp.dirname(blocker) != blocker:
+            blocker = osp.dirname(blocker)
+        if osp.exists(blocker) and not osp.isdir(blocker):
+            reason = f'{blocker} is a file, not a folder'
+    free = free_space(path)
+    room = 'free space unknown' if free is None else f'{format_bytes(free)} free'
+    return PoseNetError(f"cannot write {path}: {reason} ({room})")
+
+
+def make_writable_dir(folder):
+    """Create `folder` (and its parents) unless it exists and check that a file can be written
+    in it; returns True when it was created. Any failure (a file in the way, read-only, full)
+    is the `write_error` PoseNetError, before any work is done."""
+    created = not osp.isdir(folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        os.remove(_create_temp(folder, 'write-check'))
+    except OSError as e:
+        raise write_error(folder, e) from None
+    return created
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path next to `path`; on success it replaces `path`, else it is removed.
 
     The temporary file is `.<name>.<8 hex digits>.tmp` in the same folder; one left behind by a
-    killed process (SIGKILL) is removed by `remove_stale_temp_files`.
+    killed process (SIGKILL) is removed by `remove_stale_temp_files`. An OSError while the
+    folder is made, the file written or renamed (full disk, read-only folder, quota) becomes
+    the `write_error` PoseNetError; `path` then holds what it held before.
     """
     folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = _create_temp(folder, osp.basename(path))
+    tmp = None
     try:
+        os.makedirs(folder, exist_ok=True)
+        tmp = _create_temp(folder, osp.basename(path))
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        raise write_error(path, e) from None
     finally:
-        if osp.exists(tmp):
+        if tmp is not None and osp.exists(tmp):
             os.remove(tmp)
 
 
@@ -208,7 +264,15 @@ def savemat(path, variables):
 
 
 def torch_save(path, obj):
-    """`torch.save(obj, path)` atomically."""
+    """`torch.save(obj, path)` atomically. Written through a Python file object, so that a
+    full disk is the OSError `atomic_path` reports (torch's own writer raises a RuntimeError
+    `unexpected pos ...` instead)."""
     import torch
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        try:
+            with open(tmp, 'wb') as f:
+                torch.save(obj, f)
+        except RuntimeError as e:   # torch's zip writer fails again on closing after an OSError
+            if isinstance(e.__context__, OSError):
+                raise e.__context__ from None
+            raise

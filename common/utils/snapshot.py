@@ -15,6 +15,7 @@ import glob
 import os.path as osp
 import pickle
 import re
+import warnings
 import zipfile
 
 import torch
@@ -47,9 +48,11 @@ def unwrap(model):
     return model
 
 
-def save_snapshot(path, epoch, model, optimizer=None, model_settings=None):
+def save_snapshot(path, epoch, model, optimizer=None, model_settings=None, run_settings=None):
     """Write a snapshot atomically; network keys carry the `module.` prefix. `model_settings`
-    (a plain dict, see the module docstring) is stored under `'model_settings'`."""
+    (a plain dict, see the module docstring) is stored under `'model_settings'`,
+    `run_settings` (the training run's data sets and schedule, for `--continue`) under
+    `'run_settings'`."""
     state = {
         'epoch': int(epoch),
         'network': add_prefix(unwrap(model).state_dict()),
@@ -57,8 +60,24 @@ def save_snapshot(path, epoch, model, optimizer=None, model_settings=None):
     }
     if model_settings is not None:
         state['model_settings'] = dict(model_settings)
+    if run_settings is not None:
+        state['run_settings'] = {k: (list(v) if isinstance(v, tuple) else v)
+                                 for k, v in run_settings.items()}
     torch_save(path, state)
     return path
+
+
+def load_reason(error):
+    """Why `torch.load(weights_only=True)` refused a file, in one short phrase: torch's own
+    text for a foreign pickle advises `weights_only=False`, which runs the file's code: that
+    advice is never passed on, only the unpickler's reason."""
+    text = str(error).strip()
+    if 'Weights only load failed' in text:
+        detail = text.split('WeightsUnpickler error:', 1)[-1].strip().splitlines()
+        detail = detail[0].strip() if detail and 'weights_only' not in detail[0] else ''
+        return 'not a file of tensors and plain values' + (f': {detail}' if detail else '')
+    first = text.splitlines()[0] if text else 'corrupt file'
+    return f'{type(error).__name__}: {first}'
 
 
 def load_snapshot(path, map_location='cpu'):
@@ -69,10 +88,12 @@ def load_snapshot(path, map_location='cpu'):
     if not osp.isfile(path):
         raise PoseNetError(f"snapshot not found: {path}")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as e:
-        raise PoseNetError(f"snapshot {path} could not be read ({type(e).__name__}: "
-                           f"{str(e).splitlines()[0] if str(e) else 'corrupt file'}); "
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')     # torch's notes on the pickle protocol
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
+            KeyError, UnicodeDecodeError) as e:
+        raise PoseNetError(f"snapshot {path} could not be read ({load_reason(e)}); "
                            "it is corrupt or not a PoseNet snapshot") from None
     if not isinstance(ckpt, dict) or 'network' not in ckpt:
         raise PoseNetError(f"snapshot {path} has no 'network' entry; it is not a PoseNet snapshot")

@@ -108,7 +108,7 @@ def write_columns(path, columns):
         for old in os.listdir(folder):
             if old.startswith(prefix) and old.endswith('.columns') and old != name:
                 os.remove(osp.join(folder, old))
-    except OSError as exc:
+    except (OSError, PoseNetError) as exc:     # the cache is optional: loading goes on
         print(f'Human36M: no cache of the parsed annotations ({exc})')
 
 
