@@ -402,7 +402,12 @@ def main(argv=None):
     parser.add_argument('--full', action='store_true',
                         help='--h36m_loading: also the full size (about 1 GB of files, minutes)')
     parser.add_argument('--h36m_dir', help='--h36m_loading: keep the generated trees here')
+    parser.add_argument('--video_quality', action='store_true',
+                        help='only tracking and smoothing quality on synthetic clips')
     args = parser.parse_args(argv)
+    if args.video_quality:
+        from tool.bench import video_quality
+        return video_quality.run(args)
     if args.h36m_loading:
         return bench_h36m_loading(args.full, args.h36m_dir)
     if args.mupots_eval:
