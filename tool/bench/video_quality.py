@@ -35,7 +35,8 @@ def track_clip(clip, estimates, tracker):
     for frame, people in enumerate(estimates):
         n = len(people)
         track_ids = tracker.update(frame, np.array([p['bbox'] for p in people]).reshape(n, 4),
-                                   np.array([p['pose_2d'] for p in people]).reshape(n, -1, 2),
+                                   np.array([p['pose_2d'] for p in people]).reshape(
+                                       n, clip.pose_2d.shape[2], 2),
                                    np.array([p['root_cam'] for p in people]).reshape(n, 3),
                                    np.array([p['score'] for p in people]).reshape(n))
         got = {}
