@@ -217,11 +217,12 @@ def read_jsonl(path):
                 yield json.loads(line)
 
 
-def write_tracks(jsonl_path, path, num_joints):
+def write_tracks(jsonl_path, path, num_joints, final=None):
     """`<stem>_tracks.npz` from a complete `.jsonl`: for each track id `t`, `t<id>_frames (T,)`
     int64, `t<id>_pose_3d (T, J, 3)` mm, `t<id>_root_cam (T, 3)` mm, `t<id>_pose_2d (T, J, 2)`
     px, `t<id>_score (T,)`, `t<id>_bbox (T, 4)` px (smoothed values; with smoothing also
-    `t<id>_pose_3d_raw`, ...), and `track_ids (K,)`. Two passes over the file: memory is the
+    `t<id>_pose_3d_raw`, ...), and `track_ids (K,)`; `final`: the path to name in an error
+    when `path` is a temporary place. Two passes over the file: memory is the
     arrays themselves, not the records."""
     lengths, raw = {}, False
     for record in read_jsonl(jsonl_path):
@@ -248,7 +249,7 @@ def write_tracks(jsonl_path, path, num_joints):
             with open(tmp, 'wb') as f:
                 np.savez(f, **arrays)
     except OSError as e:
-        raise cannot_write(path, e) from None
+        raise cannot_write(final or path, e) from None
     return path
 
 
@@ -435,19 +436,24 @@ class VideoWriters:
     def finish(self, estimator, num_joints=None):
         """Move the complete outputs into place (an earlier result of the same name is
         replaced only now) and write the per-track arrays."""
+        self._save_state()
         self._close()
         if self.records == 0:
             shutil.rmtree(self.partial, ignore_errors=True)
             raise PoseNetError("no frame of the input could be decoded; nothing written")
+        # everything is made inside the partial folder first, then moved into place
+        done = {'jsonl': self.jsonl_path}
         if self.want_video:
-            self._join_segments(osp.join(self.partial, 'video.mp4'))
-            self._move(osp.join(self.partial, 'video.mp4'), self.files['video'])
+            done['video'] = osp.join(self.partial, 'video.mp4')
+            self._join_segments(done['video'])
         if self.want_tracks:
+            done['tracks'] = osp.join(self.partial, 'tracks.npz')
             joints = num_joints or len(estimator.pipeline.joints_name)
-            write_tracks(self.jsonl_path, self.files['tracks'], joints)
-        self._move(self.jsonl_path, self.files['jsonl'])
+            write_tracks(self.jsonl_path, done['tracks'], joints, self.files['tracks'])
         if self.views_3d:
-            self._move(self.views_dir, self.files['pose_3d_dir'])
+            done['pose_3d_dir'] = self.views_dir
+        for key, path in done.items():
+            self._move(path, self.files[key])
         shutil.rmtree(self.partial, ignore_errors=True)
 
     def _join_segments(self, path):

@@ -84,7 +84,9 @@ class VideoEstimator:
         self.focal, self.princpt, self.root_prior = focal, princpt, root_prior
         self.detect_every = int(detect_every)
         self.tracker = Tracker(max_gap=max_gap)
-        self.smoother = Smoother(smooth, window=smooth_window, fps=fps)
+        # 'none' passes the per-frame values through untouched (bit for bit)
+        self.smoother = (None if smooth == 'none'
+                         else Smoother(smooth, window=smooth_window, fps=fps))
         self.last_detect = None     # frame of the last run of the box source
         self.scores = {}            # track id -> score of its last detected box
         self.skipped = []           # frames that could not be decoded
@@ -100,14 +102,16 @@ class VideoEstimator:
     def state(self):
         """JSON-serialisable state as of the last frame given out: continue with
         `load_state(state)` and the frames from `state['next_frame']` on."""
-        return {**self.given_state, 'smoother': self.smoother.state(),
+        return {**self.given_state,
+                'smoother': None if self.smoother is None else self.smoother.state(),
                 'next_frame': self.next_frame,
                 'skipped': [f for f in self.skipped if f < self.next_frame]}
 
     def load_state(self, state):
         """Continue from `state()` of an earlier run with the same settings."""
         self.tracker = Tracker.from_state(state['tracker'])
-        self.smoother = Smoother.from_state(state['smoother'])
+        if self.smoother is not None:
+            self.smoother = Smoother.from_state(state['smoother'])
         self.last_detect = state['last_detect']
         self.scores = {int(k): v for k, v in state['scores'].items()}
         self.skipped = list(state['skipped'])
@@ -158,11 +162,16 @@ class VideoEstimator:
         self.pending[frame.index] = {
             'image': image, 'path': frame.path, 'focal': result['focal'],
             'princpt': result['princpt'], 'after': self._snapshot()}
+        if self.smoother is None:
+            for person in people:
+                person.update({f'{k}_raw': person[k] for k in ('root_cam', 'pose_3d',
+                                                               'pose_2d')})
+            return self._give([(frame.index, people)])
         return self._give(self.smoother.push(frame.index, people))
 
     def flush(self):
         """The results still held back by the smoother, at the end of the input."""
-        return self._give(self.smoother.flush())
+        return [] if self.smoother is None else self._give(self.smoother.flush())
 
     def _give(self, done):
         out = []
