@@ -17,7 +17,6 @@ counted in frame indices; where a track has fewer samples in the window (its sta
 gap, the clip's ends) the window is truncated. Offline methods hold a look-ahead of
 `window // 2` frames and as many past ones, never the whole clip.
 """
-import copy
 import math
 
 import numpy as np

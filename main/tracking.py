@@ -186,7 +186,7 @@ class Tracker:
                 if t['frame'] == self.last_frame]
 
     def state(self):
-        """Everything needed to continue after the last update, JSON-serialisable (incl. next id)."""
+        """JSON-serialisable: everything needed to continue after the last update (next id too)."""
         return {'max_gap': self.max_gap, 'min_similarity': self.min_similarity,
                 'iou_weight': self.iou_weight, 'next_id': self.next_id,
                 'last_frame': self.last_frame,
