@@ -1,10 +1,14 @@
-"""Tracking and jitter metrics (data/track_metrics.py) on hand-computed cases."""
+"""Tracking and jitter metrics (data/track_metrics.py) on hand-computed cases; the
+`--video_quality` benchmark section built on them."""
+import argparse
+
 import numpy as np
 import pytest
 
 from common.utils.errors import PoseNetError
 from data.track_metrics import acceleration_error, fragmentations, id_switches, mpjpe, \
     shared_ids
+from tool.bench import video_quality
 
 
 def test_perfect_tracking_scores_zero():
@@ -73,3 +77,18 @@ def test_bad_input_is_one_clear_error():
         mpjpe(np.zeros((2, 3, 3)), np.zeros((2, 4, 3)))
     with pytest.raises(PoseNetError, match=r'\(T, J, 3\)'):
         acceleration_error(np.zeros((5, 2)), np.zeros((5, 2)))
+
+
+def test_video_quality_benchmark_prints_both_tables(capsys):
+    identities, jitter = video_quality.run(argparse.Namespace(video_seeds=1, video_frames=42))
+    text = capsys.readouterr().out
+    for name in ('crossing', 'leave_and_return', 'occluded', 'focal', 'savgol 9', 'oneeuro'):
+        assert name in text
+    rows = {row[0]: row[1:] for row in identities}
+    people, ids, switches, expected, _, shared = rows['leave_and_return']
+    assert (people, ids, switches, expected, shared) == (2, 3, 1, 1, 0)   # back with a new id
+    assert rows['crossing'] == (2, 2, 0, 0, 0, 0)
+    none = jitter[0]
+    assert none[0] == 'none'
+    for label, accel, error, *_ in jitter[1:]:
+        assert accel < none[1] and error < 1.02 * none[2], label
