@@ -265,6 +265,7 @@ def check_video_args(args, kind):
                            "for its own boxes; use --detections (and RootNet) instead")
     if video:
         Smoother(args.smooth, window=args.smooth_window)     # its own checks of the settings
+        check_smoothing(args.smooth, args.smooth_window, kind, None)
 
 
 def build_pipeline(args, cfg, source, root_depths, root_prior):
