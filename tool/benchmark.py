@@ -402,9 +402,15 @@ def main(argv=None):
     parser.add_argument('--full', action='store_true',
                         help='--h36m_loading: also the full size (about 1 GB of files, minutes)')
     parser.add_argument('--h36m_dir', help='--h36m_loading: keep the generated trees here')
+    parser.add_argument('--video_speed', action='store_true',
+                        help='only the video chain: frames/s at --detect_every 1 and 10, a '
+                             'folder with the reader thread, memory on a long clip')
     parser.add_argument('--video_quality', action='store_true',
                         help='only tracking and smoothing quality on synthetic clips')
     args = parser.parse_args(argv)
+    if args.video_speed:
+        from tool.bench import video_speed
+        return video_speed.run(args)
     if args.video_quality:
         from tool.bench import video_quality
         return video_quality.run(args)
