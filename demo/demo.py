@@ -8,6 +8,8 @@
     python demo/demo.py --input 000000000139.jpg --test_epoch 24 \\
         --bbox_root bbox_root_coco_output.json                # boxes and roots from a RootNet file
     python demo/demo.py --input clips/walk.mp4 --test_epoch 24 --out out/   # a video
+    python demo/demo.py --input clips/walk.mp4 --test_epoch 24 --out out/ --detect_every 10 \\
+        --smooth median                           # tracked, detector every 10th frame, smoothed
     python demo/demo.py --input photos/ --test_epoch 24 --root_prior        # a folder, no RootNet
 
 Models (each is loaded only when it is needed, and a missing one is one error line saying
@@ -29,9 +31,14 @@ Outputs in `--out` (default: this script's folder, as the original), written ato
   camera space, mm, up is up) and `output_pose.json` (boxes, roots and their source, 2D and 3D
   joints, joint names, camera, models);
 * a folder: the same three files per image, named `<image stem>_pose_2d.jpg`, ...;
-* a video: `<stem>_pose.mp4` (skeletons drawn on every frame), `<stem>_pose.jsonl` (one JSON
-  record per frame) and `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame).
+* a video, webcam (`--input 0`) or stream URL: `<stem>_pose.mp4` (each tracked person drawn
+  in their colour with their id), `<stem>_pose.jsonl` (one JSON record per frame with every
+  person's `track_id`), `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame) and
+  `<stem>_tracks.npz` (per-track arrays); written into `.<stem>_pose.partial/` and moved into
+  place when complete, so Ctrl-C never mixes old and new frames and `--resume` continues.
 A frame or image that cannot be decoded is reported and skipped; the summary counts them.
+Reading, tracking, smoothing and writing are the library's (`main/inputs.py`, `main/video.py`,
+`main/outputs.py`; docs/video.md), so Python users get the same as this command line.
 """
 import argparse
 import contextlib
@@ -45,8 +52,7 @@ from common.utils.cli import add_common_args, configure, run_cli
 from common.utils.errors import PoseNetError
 from common.utils.vis import show_image, vis_3d_multiple_skeleton
 from data.detections import read_bbox_root, read_detections, select_image
-from main.inputs import (FolderInput, input_kind as source_kind, open_input, output_stems,
-                         prefetch, read_image)
+from main.inputs import input_kind as source_kind, open_input, output_stems, prefetch
 from main.outputs import (TITLE_3D, Records, VideoWriters, check_out_dir, output_names,
                           result_to_json, write_outputs)
 from main.pipeline import (ROOT_GIVEN, ROOT_PRIOR, ROOT_ROOTNET, Pipeline, check_boxes,
@@ -156,7 +162,7 @@ def parse_args(argv=None):
         description='3DMPPE demo: absolute 3D poses of everyone in a photo, a folder of photos '
                     'or a video (detector -> RootNet -> PoseNet).',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:12]))
+        epilog='\n'.join(__doc__.splitlines()[1:14]))
     add_common_args(parser)
     model = parser.add_mutually_exclusive_group()
     model.add_argument('--test_epoch', type=int, default=None,

@@ -17,7 +17,6 @@ from common.nets.posenet import get_pose_net
 from common.utils.errors import PoseNetError
 from common.utils.snapshot import save_snapshot
 from main.config import cfg
-from main.outputs import read_jsonl
 from main.pipeline import Pipeline
 from tool.synthetic_clips import make_clip, noisy_estimates, write_video
 

@@ -8,7 +8,6 @@ known identities and poses. The real networks run in tests/test_video_demo.py.
 import errno
 import json
 import os
-import os.path as osp
 
 import cv2
 import numpy as np

@@ -232,8 +232,10 @@ def bench_memory():
     print(f'\nmemory on a {LONG_FRAMES}-frame {w}x{h} clip, 2 people, median 9, writers on '
           f'(.jsonl {jsonl_mib:.0f} MiB), {LONG_FRAMES / seconds:.0f} frames/s:')
     for key, mib in samples.items():
-        if key == 'end (tracks file written)' or key in (1000, 5000, LONG_FRAMES):
+        if key in (1000, LONG_FRAMES // 2, LONG_FRAMES):
             print(f'  resident after frame {key}: {mib:.1f} MiB')
+        elif isinstance(key, str):
+            print(f'  resident at the {key}: {mib:.1f} MiB')
     print(f'  growth from frame 1000 to the end: {growth:+.1f} MiB; process peak {peak:.0f} '
           'MiB')
     return {'samples': samples, 'growth_mib': growth, 'peak_mib': peak}
