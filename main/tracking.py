@@ -18,8 +18,9 @@ from common.utils.errors import PoseNetError
 from common.utils.pose_utils import get_bbox
 
 OKS_KAPPA = 0.1          # joint tolerance as a fraction of sqrt(box area) (COCO's 2*sigma ~ 0.1)
-ROOT_SIGMA = 500.        # mm: root 500 mm away from the prediction keeps exp(-1/2) of the score
-VELOCITY_BLEND = 0.5     # weight of the newest measured velocity (the rest: the previous one)
+ROOT_SIGMA = 1000.       # mm: a root this far from a 1-frame prediction keeps exp(-1/2) of the
+                         # score (per-frame root depth errors reach hundreds of mm)
+VELOCITY_BLEND = 0.3     # weight of the newest measured velocity (the rest: the previous one)
 
 
 def box_from_pose(pose_2d, img_width, img_height):
@@ -59,15 +60,18 @@ def box_iou(boxes_a, boxes_b):
     return np.where(union > 0, inter / np.where(union > 0, union, 1.), 0.)
 
 
-def pose_similarity(poses_a, boxes_a, poses_b):
+def pose_similarity(poses_a, boxes_a, poses_b, spread=None):
     """OKS-like similarity `(A, B)` in 0..1 of 2D poses `(A, J, 2)` and `(B, J, 2)` px.
 
-    Per joint `exp(-d^2 / (2 (kappa s)^2))` with `s^2` the area of box `a` and one tolerance
-    `OKS_KAPPA` for all joints, averaged over the joints.
+    Per joint `exp(-d^2 / (2 spread (kappa s)^2))` with `s^2` the area of box `a`, one
+    tolerance `OKS_KAPPA` for all joints and `spread (A,)` (default 1) widening it per pose
+    `a`; averaged over the joints.
     """
     d2 = ((poses_a[:, None] - poses_b[None]) ** 2).sum(-1)                  # (A, B, J)
-    area = np.clip(boxes_a[:, 2] * boxes_a[:, 3], 1., None)[:, None, None]
-    return np.exp(-d2 / (2. * OKS_KAPPA ** 2 * area)).mean(-1)
+    var = np.clip(boxes_a[:, 2] * boxes_a[:, 3], 1., None) * OKS_KAPPA ** 2
+    if spread is not None:
+        var = var * np.asarray(spread, dtype=np.float64)
+    return np.exp(-d2 / (2. * var[:, None, None])).mean(-1)
 
 
 class Tracker:
@@ -112,10 +116,12 @@ class Tracker:
         if pred_pose.shape[1] != pose_2d.shape[1]:
             raise PoseNetError(f"pose_2d has {pose_2d.shape[1]} joints, the tracks "
                                f"{pred_pose.shape[1]}: give every frame the same joint set")
+        # a prediction over a gap is less certain: tolerances grow with the frames predicted
+        steps = np.array([frame - t['frame'] for t in self.tracks], dtype=np.float64)
         sim = (self.iou_weight * box_iou(pred_box, bbox)
-               + (1. - self.iou_weight) * pose_similarity(pred_pose, pred_box, pose_2d))
+               + (1. - self.iou_weight) * pose_similarity(pred_pose, pred_box, pose_2d, steps))
         root_d2 = ((pred_root[:, None] - root_cam[None]) ** 2).sum(-1)
-        return sim * np.exp(-root_d2 / (2. * ROOT_SIGMA ** 2))
+        return sim * np.exp(-root_d2 / (2. * ROOT_SIGMA ** 2 * steps[:, None]))
 
     def update(self, frame, bbox, pose_2d, root_cam, score=None):
         """Associate one frame's people with the tracks; returns `track_ids (N,) int64`.
@@ -169,6 +175,7 @@ class Tracker:
     def _match(self, track, frame, bbox, pose_2d, root_cam, score):
         # velocities per frame; the 2D pose moves with its box centre (limbs' own motion is
         # not extrapolated); the first measured velocity is taken as is, later ones blended
+        # (a velocity from per-frame boxes is noisy and is extrapolated over gaps)
         dt = frame - track['frame']
         blend = 1. if track['hits'] == 1 else VELOCITY_BLEND
         bbox_vel = (bbox - track['bbox']) / dt

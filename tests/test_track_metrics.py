@@ -80,7 +80,8 @@ def test_bad_input_is_one_clear_error():
 
 
 def test_video_quality_benchmark_prints_both_tables(capsys):
-    identities, jitter = video_quality.run(argparse.Namespace(video_seeds=1, video_frames=42))
+    args = argparse.Namespace(video_seeds=1, video_frames=42)
+    identities, heavier, jitter = video_quality.run(args)
     text = capsys.readouterr().out
     for name in ('crossing', 'leave_and_return', 'occluded', 'focal', 'savgol 9', 'oneeuro'):
         assert name in text
@@ -88,6 +89,7 @@ def test_video_quality_benchmark_prints_both_tables(capsys):
     people, ids, switches, expected, _, shared = rows['leave_and_return']
     assert (people, ids, switches, expected, shared) == (2, 3, 1, 1, 0)   # back with a new id
     assert rows['crossing'] == (2, 2, 0, 0, 0, 0)
+    assert [len(table) for table in heavier] == [4] * len(video_quality.NOISE_SCALES)
     none = jitter[0]
     assert none[0] == 'none'
     for label, accel, error, *_ in jitter[1:]:

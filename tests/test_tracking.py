@@ -138,6 +138,25 @@ def test_synthetic_crossing_has_no_id_switch(seed):
     assert sorted({p for f in pred_ids for p in f}) == [1, 2]
 
 
+def test_crossing_keeps_ids_under_six_times_the_noise():
+    # root depth jitter 300 mm, joints 60 mm (about 2 px here): still no switch
+    clip = make_clip('crossing', seed=4, num_frames=48)
+    estimates = noisy_estimates(clip, seed=4, root_depth_sigma=300., joint_sigma=60.)
+    gt_ids, pred_ids = track_clip(clip, estimates, Tracker())
+    assert id_switches(gt_ids, pred_ids) == 0
+
+
+def test_tolerance_grows_with_the_frames_predicted():
+    # the same 6 px miss scores higher after a gap of 4 frames than after 1 frame
+    scores = []
+    for gap in (1, 4):
+        tracker = Tracker()
+        update(tracker, 0, [person(50.)])
+        bbox, pose_2d, root = person(56.)
+        scores.append(tracker.similarity(gap, bbox[None], pose_2d[None], root[None])[0, 0])
+    assert 0.1 < scores[0] < scores[1] < 1.
+
+
 def test_person_back_after_more_than_max_gap_gets_a_new_id_never_another_persons():
     clip = make_clip('leave_and_return', seed=0, num_frames=48)
     out = np.flatnonzero(~clip.in_view[:, 0])

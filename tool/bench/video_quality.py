@@ -13,7 +13,8 @@ from data.track_metrics import acceleration_error, fragmentations, id_switches, 
     shared_ids
 from main.smoothing import Smoother
 from main.tracking import Tracker
-from tool.synthetic_clips import ROOT, SCENARIOS, make_clip, noisy_estimates
+from tool.synthetic_clips import JOINT_SIGMA, ROOT, ROOT_DEPTH_SIGMA, SCENARIOS, make_clip, \
+    noisy_estimates
 
 # (label, Smoother arguments) compared in the jitter table
 FILTERS = (('none', {'method': 'none'}),
@@ -23,6 +24,7 @@ FILTERS = (('none', {'method': 'none'}),
            ('savgol 15', {'method': 'savgol', 'window': 15, 'polyorder': 2}),
            ('oneeuro', {'method': 'oneeuro'}),
            ('oneeuro 0.5', {'method': 'oneeuro', 'min_cutoff': 0.5}))
+NOISE_SCALES = (3., 6.)         # the identity table again with the estimates' noise x these
 
 
 def track_clip(clip, estimates, tracker):
@@ -87,16 +89,17 @@ def long_absences(in_view, max_gap):
     return count
 
 
-def identity_table(seeds, num_frames, max_gap):
+def identity_table(clips, max_gap, noise=1.):
     """Rows `(scenario, people, ids given, id switches, long absences, fragmentations,
-    shared ids)` summed over `seeds`."""
+    shared ids)` summed over `clips` (`{scenario: [Clip]}`); the estimates' noise is
+    `noise` x the default model."""
     rows = []
-    for name in SCENARIOS:
+    for name, scenario_clips in clips.items():
         people = ids = switches = returns = frags = shared = 0
-        for seed in seeds:
-            clip = make_clip(name, seed=seed, num_frames=num_frames)
-            gt_ids, pred_ids = track_clip(clip, noisy_estimates(clip, seed=seed),
-                                          Tracker(max_gap=max_gap))
+        for seed, clip in enumerate(scenario_clips):
+            estimates = noisy_estimates(clip, seed=seed, joint_sigma=noise * JOINT_SIGMA,
+                                        root_depth_sigma=noise * ROOT_DEPTH_SIGMA)
+            gt_ids, pred_ids = track_clip(clip, estimates, Tracker(max_gap=max_gap))
             people += len(clip.ids)
             ids += len({p for frame in pred_ids for p in frame if p >= 0})
             switches += id_switches(gt_ids, pred_ids)
@@ -107,12 +110,12 @@ def identity_table(seeds, num_frames, max_gap):
     return rows
 
 
-def jitter_table(seeds, num_frames):
-    """Rows `(filter, accel, MPJPE, root accel, root error, ms/frame)`, mean over the
-    scenarios and `seeds`."""
-    clips = [make_clip(name, seed=seed, num_frames=num_frames)
-             for name in SCENARIOS for seed in seeds]
+def jitter_table(clips):
+    """Rows `(filter, accel, MPJPE, root accel, root error, ms/frame)`, mean over `clips`
+    (`{scenario: [Clip]}`)."""
+    clips = [clip for scenario_clips in clips.values() for clip in scenario_clips]
     estimates = [noisy_estimates(clip, seed=100 + i) for i, clip in enumerate(clips)]
+    frames = sum(clip.num_frames for clip in clips)
     rows = []
     for label, settings in FILTERS:
         errors, seconds = [], 0.
@@ -121,16 +124,19 @@ def jitter_table(seeds, num_frames):
             series = smooth_clip(clip, est, Smoother(fps=clip.fps, **settings))
             seconds += time.perf_counter() - start
             errors.append(jitter_errors(series))
-        frames = sum(clip.num_frames for clip in clips)
         rows.append((label,) + tuple(np.mean(errors, axis=0)) + (1000. * seconds / frames,))
     return rows
 
 
 def run(args):
-    """Print the identity and the jitter tables (`args.video_seeds`, `args.video_frames`)."""
+    """Print the identity and the jitter tables; returns their rows `(identities, heavier
+    noise (one table per NOISE_SCALES), jitter)`. `args.video_seeds` (4) clips of
+    `args.video_frames` (60) frames per scenario."""
     seeds = range(getattr(args, 'video_seeds', 4))
     num_frames = getattr(args, 'video_frames', 60)
     max_gap = 10
+    clips = {name: [make_clip(name, seed=seed, num_frames=num_frames) for seed in seeds]
+             for name in SCENARIOS}
     print(f'Tracking on synthetic clips ({len(seeds)} seeds x {num_frames} frames, Tracker('
           f'max_gap={max_gap}) defaults; estimates = ground truth + noise, '
           'tool/synthetic_clips.noisy_estimates)')
@@ -138,17 +144,26 @@ def run(args):
           'CLEAR-MOT id switch, counted under "expected")')
     print(f'  {"scenario":<17} {"people":>6} {"ids":>4} {"id switches":>11} {"expected":>8} '
           f'{"fragmentations":>14} {"shared ids":>10}')
-    rows = identity_table(seeds, num_frames, max_gap)
+    rows = identity_table(clips, max_gap)
     for name, people, ids, switches, returns, frags, shared in rows:
         print(f'  {name:<17} {people:>6} {ids:>4} {switches:>11} {returns:>8} {frags:>14} '
               f'{shared:>10}')
+
+    heavier = [identity_table(clips, max_gap, noise) for noise in NOISE_SCALES]
+    print('  heavier noise: id switches / expected / shared ids')
+    levels = [f'{n * ROOT_DEPTH_SIGMA:.0f} mm, {n * JOINT_SIGMA:.0f} mm' for n in NOISE_SCALES]
+    print(f'  {"root, joint std":<17}' + ''.join(f' {level:>16}' for level in levels))
+    for i, name in enumerate(clips):
+        cells = [f'{table[i][3]} / {table[i][4]} / {table[i][6]}' for table in heavier]
+        print(f'  {name:<17}' + ''.join(f' {cell:>16}' for cell in cells))
+
     print('Smoothing (track id = ground-truth id), mean over scenarios x seeds; acceleration '
           'error mm/frame^2, errors mm (absolute camera coordinates)')
-    jitter = jitter_table(seeds, num_frames)
+    jitter = jitter_table(clips)
     base = jitter[0]
     print(f'  {"filter":<12} {"accel":>7} {"vs none":>8} {"MPJPE":>7} {"vs none":>8} '
           f'{"root accel":>10} {"root err":>8} {"ms/frame":>8}')
     for label, accel, err, root_accel, root_err, ms in jitter:
         print(f'  {label:<12} {accel:>7.2f} {accel / base[1] - 1:>+8.1%} {err:>7.2f} '
               f'{err / base[2] - 1:>+8.1%} {root_accel:>10.2f} {root_err:>8.2f} {ms:>8.3f}')
-    return rows, jitter
+    return rows, heavier, jitter
