@@ -52,6 +52,16 @@ def _unpack(vector, person):
     return out
 
 
+def _pass_through(person):
+    """A copy of `person` with its values unchanged, also as `<key>_raw`."""
+    _vector(person)                                        # the same checks as smoothing
+    out = dict(person)
+    for key in SMOOTHED:
+        out[key] = np.array(person[key], dtype=np.float64)
+        out[key + '_raw'] = out[key].copy()
+    return out
+
+
 def _track_id(person):
     track_id = person.get('track_id')
     if track_id is None or isinstance(track_id, bool):
@@ -135,8 +145,8 @@ class Smoother:
             raise PoseNetError(f"smoothing: frame {frame} pushed after frame {self.last_pushed}; "
                                "push frames in increasing order")
         self.last_pushed = frame
-        if self.method == 'none':
-            return [(frame, [_unpack(_vector(p), p) for p in people])]
+        if self.method == 'none':               # the pushed values, bit for bit
+            return [(frame, [_pass_through(p) for p in people])]
         vectors = {}
         for person in people:
             track_id = _track_id(person)

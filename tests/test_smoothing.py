@@ -123,10 +123,13 @@ def test_pose_3d_is_smoothed_root_plus_smoothed_relative_pose_and_raw_values_sta
 def test_none_returns_the_raw_values_at_once():
     smoother = Smoother('none')
     assert smoother.lookahead == 0
-    frame, people = smoother.push(5, [make_person(None, [1., 2., 3000.])])[0]
+    pushed = make_person(None, [1.1, 2.3, 3000.7], rel=np.random.default_rng(3).normal(
+        0., 100., (NUM_JOINTS, 3)))
+    frame, people = smoother.push(5, [pushed])[0]
     assert frame == 5
-    np.testing.assert_array_equal(people[0]['root_cam'], people[0]['root_cam_raw'])
-    np.testing.assert_array_equal(people[0]['pose_3d'], people[0]['pose_3d_raw'])
+    for key in ('root_cam', 'pose_3d', 'pose_2d'):         # bit for bit
+        np.testing.assert_array_equal(people[0][key], pushed[key])
+        np.testing.assert_array_equal(people[0][key + '_raw'], pushed[key])
 
 
 def test_lookahead_and_bounded_memory():
