@@ -94,16 +94,17 @@ class Tracker:
         self.iou_weight = float(iou_weight)
         self.next_id = 1
         self.last_frame = None
-        # open tracks, each a dict of float64 arrays: id, frame (last matched), hits, score,
-        # bbox (4,), pose_2d (J, 2), root_cam (3,) and per-frame velocities of the three
+        # open tracks, each a dict: id, frame (last matched), hits, score, bbox (4,),
+        # pose_2d (J, 2), root_cam (3,), per-frame velocities bbox_vel (4,), root_vel (3,)
         self.tracks = []
 
     def _predict(self, track, frame):
         """Where `track` is expected at `frame`: `(bbox (4,), pose_2d (J, 2), root_cam (3,))`."""
         dt = frame - track['frame']
-        bbox = track['bbox'] + dt * track['bbox_vel']
-        pose_2d = track['pose_2d'] + dt * track['pose_vel']
-        return bbox, pose_2d, track['root_cam'] + dt * track['root_vel']
+        bbox_vel = track['bbox_vel']
+        # the 2D pose moves with its box centre (the limbs' own motion is not extrapolated)
+        pose_2d = track['pose_2d'] + dt * (bbox_vel[:2] + bbox_vel[2:] / 2.)
+        return track['bbox'] + dt * bbox_vel, pose_2d, track['root_cam'] + dt * track['root_vel']
 
     def similarity(self, frame, bbox, pose_2d, root_cam):
         """Similarity `(T, N)` in 0..1 of the open tracks (predicted to `frame`) and people."""
@@ -167,22 +168,18 @@ class Tracker:
     def _new_track(self, frame, bbox, pose_2d, root_cam, score):
         track = {'id': self.next_id, 'frame': frame, 'hits': 1, 'score': float(score),
                  'bbox': bbox.copy(), 'pose_2d': pose_2d.copy(), 'root_cam': root_cam.copy(),
-                 'bbox_vel': np.zeros(4), 'pose_vel': np.zeros_like(pose_2d),
-                 'root_vel': np.zeros(3)}
+                 'bbox_vel': np.zeros(4), 'root_vel': np.zeros(3)}
         self.next_id += 1
         return track
 
     def _match(self, track, frame, bbox, pose_2d, root_cam, score):
-        # velocities per frame; the 2D pose moves with its box centre (limbs' own motion is
-        # not extrapolated); the first measured velocity is taken as is, later ones blended
+        # velocities per frame: the first measured one is taken as is, later ones blended
         # (a velocity from per-frame boxes is noisy and is extrapolated over gaps)
         dt = frame - track['frame']
         blend = 1. if track['hits'] == 1 else VELOCITY_BLEND
         bbox_vel = (bbox - track['bbox']) / dt
-        centre_vel = bbox_vel[:2] + bbox_vel[2:] / 2.
         root_vel = (root_cam - track['root_cam']) / dt
         track['bbox_vel'] = blend * bbox_vel + (1. - blend) * track['bbox_vel']
-        track['pose_vel'] = blend * centre_vel[None] + (1. - blend) * track['pose_vel']
         track['root_vel'] = blend * root_vel + (1. - blend) * track['root_vel']
         track.update(frame=frame, hits=track['hits'] + 1, score=float(score), bbox=bbox.copy(),
                      pose_2d=pose_2d.copy(), root_cam=root_cam.copy())
@@ -210,7 +207,7 @@ class Tracker:
             for t in state['tracks']:
                 track = {'id': int(t['id']), 'frame': int(t['frame']), 'hits': int(t['hits']),
                          'score': float(t['score'])}
-                for key in ('bbox', 'pose_2d', 'root_cam', 'bbox_vel', 'pose_vel', 'root_vel'):
+                for key in ('bbox', 'pose_2d', 'root_cam', 'bbox_vel', 'root_vel'):
                     track[key] = np.asarray(t[key], dtype=np.float64)
                 tracker.tracks.append(track)
         except (KeyError, TypeError, ValueError) as err:
