@@ -15,10 +15,11 @@ Poses are given in MuCo's 21 joints (what the pipeline outputs; root = Pelvis). 
 * `crossing`: two people walk across the view in opposite directions, 0.6 m apart in depth,
   and cross in the middle of the clip (the nearer one hides the other).
 * `leave_and_return`: one person walks out of the view on the right, is out of view for
-  `OUT_FRAMES` frames (longer than the tracker's default gap of 10), and walks back in;
-  another person stays in view.
+  about `OUT_FRAMES` frames (20-22 depending on the body: always longer than the tracker's
+  default gap of 10), and walks back in; another person stays in view.
 * `occluded`: a person walks in front of one standing farther back; the one behind is missed
-  (no estimate) in the frames where more than half of their joints are hidden.
+  (no estimate) in the frames where more than half of their joints are hidden (0-9 frames in
+  a row, depending on the poses; seed 0: 7).
 * `focal`: two people walk towards and away from a camera with a long focal length and an
   off-centre principal point (`FOCAL_SCENARIO`).
 
@@ -43,7 +44,7 @@ CLIP_SIZE = (128, 96)                 # (W, H) px
 CLIP_FPS = 30.
 CLIP_FOCAL = 150.                     # px: a normal lens for the 128 px width
 FOCAL_SCENARIO = {'f': (320., 320.), 'c': (70., 44.)}
-OUT_FRAMES = 22                       # leave_and_return: frames the person is out of view
+OUT_FRAMES = 22                       # leave_and_return: frames the root is beyond x = 2130 mm
 JOINTS = joint_indices('MuCo')        # body-model joints written, MuCo order
 ROOT = int(np.flatnonzero(JOINTS == BODY_INDEX['Pelvis'])[0])
 HIDDEN_MISSED = 0.5                   # occluded: missed when more joints than this are hidden
