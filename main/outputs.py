@@ -344,6 +344,8 @@ class VideoWriters:
         except OSError as e:
             raise cannot_write(self.jsonl_path, e) from None
         for name, frames in self.segments:
+            if frames == 0:
+                continue
             cap = cv2.VideoCapture(osp.join(self.partial, name))
             ok = cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= frames
             cap.release()
@@ -359,7 +361,10 @@ class VideoWriters:
     def _save_state(self):
         """Save the last consistent state: every count in it belongs to the same frame."""
         if self.jsonl is not None:
-            self.jsonl.flush()
+            try:
+                self.jsonl.flush()
+            except OSError as e:
+                raise cannot_write(self.files['jsonl'], e) from None
         save_json(self.state_path, {'settings': self.settings, **self.good})
 
     # -- frames -----------------------------------------------------------------------------
@@ -446,6 +451,9 @@ class VideoWriters:
         if self.want_video:
             done['video'] = osp.join(self.partial, 'video.mp4')
             self._join_segments(done['video'])
+            # OpenCV's writer reports no error: a video it could not write is empty or absent
+            if not osp.isfile(done['video']) or osp.getsize(done['video']) == 0:
+                raise cannot_write(self.files['video'], 'the video encoder wrote nothing')
         if self.want_tracks:
             done['tracks'] = osp.join(self.partial, 'tracks.npz')
             joints = num_joints or len(estimator.pipeline.joints_name)
@@ -462,6 +470,8 @@ class VideoWriters:
             return
         writer = None
         for name, frames in self.segments:
+            if frames == 0:
+                continue
             cap = cv2.VideoCapture(osp.join(self.partial, name))
             for _ in range(frames):
                 ok, frame = cap.read()

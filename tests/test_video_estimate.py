@@ -276,3 +276,23 @@ def test_npz_write_failure_leaves_no_partial_file(tmp_path, clip, monkeypatch):
         write_run(clip, tmp_path)
     assert not [f for f in os.listdir(tmp_path) if 'tracks' in f]
     assert not [f for f in os.listdir(tmp_path / '.crossing_pose.partial') if 'tracks' in f]
+
+
+def test_ctrl_c_ends_a_stream_with_its_outputs_complete(tmp_path, clip):
+    clip_, estimates = clip
+
+    class Stream(ArrayInput):
+        kind = 'stream'
+
+    writers = VideoWriters(str(tmp_path), META, {}, stem='webcam0', views_3d=False)
+    pipeline = FakePipeline(clip_, estimates, stop_at=12)
+    with pytest.raises(KeyboardInterrupt):
+        for _ in estimate(Stream(clip_.images), pipeline, focal=clip_.f, princpt=clip_.c,
+                          smooth='oneeuro', writers=writers):
+            pass
+    assert sorted(os.listdir(tmp_path)) == ['webcam0_pose.jsonl', 'webcam0_pose.mp4',
+                                            'webcam0_tracks.npz']
+    assert [r['frame'] for r in read_jsonl(tmp_path / 'webcam0_pose.jsonl')] == list(range(12))
+    with pytest.raises(PoseNetError, match='--smooth median needs future frames; a webcam or '
+                                           'stream takes --smooth oneeuro'):
+        next(estimate(Stream(clip_.images), pipeline, smooth='median'))

@@ -9,8 +9,9 @@ Three tables, measured side by side in one process:
    `--resnet` at `--input` px with random weights (as `--pipeline`; PoseNet's drawn by
    `randomise_weights` so that the joints spread and boxes can follow them). The writers' cost per
    frame (drawn video + `.jsonl`; the 3D view) is timed apart.
-2. A folder of photos: images/s of reading + decoding alone, of the networks alone, and of the
-   folder loop with and without the reader thread (`main.inputs.prefetch`), in interleaved
+2. A folder of photos (networks ResNet-18 at 128 px, so that decoding a 1920x1080 JPEG and
+   the networks cost about the same): images/s of reading + decoding alone, of the networks
+   alone, and of the folder loop with and without the reader thread (`main.inputs.prefetch`), in interleaved
    rounds; the goal is the threaded loop at >= 90 % of the slower stage's rate.
 3. Memory on a long clip: 10,000 tiny frames through a cheap fake pipeline (two people),
    tracker, median smoother and the writers (drawn video, `.jsonl`, per-track arrays); the
@@ -31,7 +32,8 @@ from main.outputs import VideoWriters
 from main.video import FrameBoxes, estimate
 
 CLIP_SIZE = (640, 480)
-CHAIN_FRAMES = {1: 6, 10: 30}       # frames timed per --detect_every (whole detector periods)
+CHAIN_FRAMES = {1: 3, 10: 20}       # frames timed per --detect_every (whole detector periods)
+SMALL_NETS = (18, 128)              # ResNet, input px of the folder and writer sections
 FOLDER_IMAGES = 12
 FOLDER_SIZE = (1920, 1080)          # photos large enough that decoding is a real stage
 LONG_FRAMES = 10000
@@ -47,14 +49,14 @@ def rss_mib():
     return float('nan')
 
 
-def build_networks(args):
+def build_networks(resnet, input_size):
     from common.nets.posenet import get_pose_net
     from common.nets.rootnet import get_root_net
     from main.config import Config
     from main.predictor import PoseNetPredictor, RootNetPredictor
     from tool.benchmark import randomise_weights
-    cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
-                          input_shape=(args.input, args.input))
+    cfg = Config().update(resnet_type=resnet, pretrained_backbone=False,
+                          input_shape=(input_size, input_size))
     torch.manual_seed(0)
     device = torch.device('cpu')
     # weights under which the joints spread over the crop (the networks' own init puts them
@@ -93,7 +95,7 @@ def bench_chain(args, posenet, rootnet):
             images = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(frames)]
             det = FixedBoxDetector(detector, people_boxes(n))
             pipeline = Pipeline(posenet, rootnet, det)
-            list(estimate(ArrayInput(images[:2]), pipeline))          # warm-up
+            list(estimate(ArrayInput(images[:1]), pipeline))          # warm-up
             det.runs = 0
             start = time.perf_counter()
             results = list(estimate(ArrayInput(images), pipeline, detect_every=every))
@@ -118,7 +120,7 @@ def bench_writers(posenet, rootnet):
     from main.pipeline import Pipeline
     w, h = CLIP_SIZE
     images = [np.random.default_rng(i).integers(0, 255, (h, w, 3), dtype=np.uint8)
-              for i in range(6)]
+              for i in range(3)]
     pipeline = Pipeline(posenet, rootnet, None)
     boxes = FrameBoxes(fixed=people_boxes(5))
     meta = {'camera_source': 'default', 'bbox_source': 'benchmark', 'models': {}}
@@ -132,7 +134,8 @@ def bench_writers(posenet, rootnet):
             start = time.perf_counter()
             list(estimate(ArrayInput(images), pipeline, boxes, writers=writers))
             out[label] = (time.perf_counter() - start) / len(images)
-    print('\nwriters, 5 people, seconds per frame (given boxes, no detector):')
+    print(f'\nwriters, 5 people, seconds per frame (given boxes, no detector, ResNet-'
+          f'{SMALL_NETS[0]} {SMALL_NETS[1]} px):')
     for label, sec in out.items():
         print(f'  {label:<20} {sec:.3f}')
     return out
@@ -177,8 +180,9 @@ def bench_folder(posenet, rootnet, rounds=2):
                 rate = FOLDER_IMAGES / (time.perf_counter() - start)
                 best[label] = max(best.get(label, 0.0), rate)
     slowest = min(best['read + decode only'], best['networks only (1 person)'])
-    print(f'\nfolder of {FOLDER_IMAGES} JPEG photos {w}x{h}, best of {rounds} interleaved '
-          'rounds (images/s):')
+    print(f'\nfolder of {FOLDER_IMAGES} JPEG photos {w}x{h}, 1 person each, RootNet + PoseNet '
+          f'ResNet-{SMALL_NETS[0]} {SMALL_NETS[1]} px (stages of similar cost), best of '
+          f'{rounds} interleaved rounds (images/s):')
     for label, rate in best.items():
         print(f'  {label:<30} {rate:7.2f}   {rate / slowest * 100:5.1f} % of the slower stage')
     return best
@@ -245,9 +249,10 @@ def run(args):
     torch.set_num_threads(args.threads or torch.get_num_threads())
     print(f'video speed on {os.cpu_count()} CPU cores (a machine shared with other jobs: '
           'compare figures of one run only)')
-    memory = bench_memory()
-    posenet, rootnet = build_networks(args)
-    folder = bench_folder(posenet, rootnet)
-    writers = bench_writers(posenet, rootnet)
+    posenet, rootnet = build_networks(args.resnet, args.input)
     chain = bench_chain(args, posenet, rootnet)
+    small = build_networks(*SMALL_NETS)
+    folder = bench_folder(*small)
+    writers = bench_writers(*small)
+    memory = bench_memory()
     return {'chain': chain, 'folder': folder, 'writers': writers, 'memory': memory}
