@@ -24,6 +24,7 @@ from main.smoothing import Smoother
 from main.tracking import Tracker, box_from_pose
 
 CAUSAL_SMOOTHERS = ('none', 'oneeuro')
+MIN_PROPAGATED_PX = 4.0     # a box from a pose narrower or lower than this is dropped
 
 
 class FrameBoxes:
@@ -129,9 +130,12 @@ class VideoEstimator:
         boxes, scores = [], []
         for track_id, _, pose_2d in self.tracker.live_tracks():
             try:
-                boxes.append(box_from_pose(pose_2d, width, height))
+                box = box_from_pose(pose_2d, width, height)
             except PoseNetError:        # the pose left the image: the next detection decides
                 continue
+            if min(box[2], box[3]) < MIN_PROPAGATED_PX:     # a collapsed pose: likewise
+                continue
+            boxes.append(box)
             scores.append(self.scores.get(int(track_id), 1.0))
         return {'bbox': np.asarray(boxes, np.float64).reshape(-1, 4), 'score': scores}, False
 

@@ -296,3 +296,30 @@ def test_ctrl_c_ends_a_stream_with_its_outputs_complete(tmp_path, clip):
     with pytest.raises(PoseNetError, match='--smooth median needs future frames; a webcam or '
                                            'stream takes --smooth oneeuro'):
         next(estimate(Stream(clip_.images), pipeline, smooth='median'))
+
+
+def test_a_collapsed_pose_gives_no_box_for_the_next_frame():
+    """Joints within 2 px give a 1.2 px box (empty once processed): the person waits for the
+    next detection instead of breaking RootNet."""
+    class Collapsed:
+        joints_name, skeleton = MUCO_JOINTS, MUCO_SKELETON
+
+        def __init__(self):
+            self.asked = []
+
+        def __call__(self, img, focal=None, princpt=None, bbox=None, **kwargs):
+            self.asked.append(None if bbox is None else np.asarray(bbox).tolist())
+            pose_2d = 30. + np.random.default_rng(0).uniform(0, 2, (21, 2))
+            people = [] if bbox is not None else [{
+                'bbox': np.array([20., 20., 20., 40.]), 'bbox_processed': np.zeros(4),
+                'score': 0.9, 'root_cam': np.array([0., 0., 3000.]), 'root_source': 'given',
+                'pose_2d': pose_2d, 'pose_3d': np.c_[pose_2d, np.full(21, 3000.)]}]
+            return {'focal': np.array([1500., 1500.]), 'princpt': np.array([32., 32.]),
+                    'joints_name': self.joints_name, 'skeleton': self.skeleton,
+                    'people': people}
+
+    pipeline = Collapsed()
+    frames = [np.zeros((64, 64, 3), np.uint8) for _ in range(3)]
+    results = list(estimate(frames, pipeline, detect_every=5))
+    assert pipeline.asked == [None, [], []]
+    assert [len(r['people']) for r in results] == [1, 0, 0]

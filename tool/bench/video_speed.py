@@ -32,9 +32,9 @@ from main.outputs import VideoWriters
 from main.video import FrameBoxes, estimate
 
 CLIP_SIZE = (640, 480)
-CHAIN_FRAMES = {1: 3, 10: 20}       # frames timed per --detect_every (whole detector periods)
+CHAIN_FRAMES = {1: 2, 10: 10}       # frames timed per --detect_every (whole detector periods)
 SMALL_NETS = (18, 128)              # ResNet, input px of the folder and writer sections
-FOLDER_IMAGES = 12
+FOLDER_IMAGES = 8
 FOLDER_SIZE = (1920, 1080)          # photos large enough that decoding is a real stage
 LONG_FRAMES = 10000
 LONG_SIZE = (64, 48)
