@@ -130,11 +130,13 @@ def test_bad_outputs_and_video_options_fail_before_models_load(tmp_path, clip_fi
     missing = str(tmp_path / 'no_snapshot.pth.tar')    # loading it would be another error
     a_file = tmp_path / 'file.txt'
     a_file.write_text('x')
+    photo = tmp_path / 'photo.jpg'
+    draw(photo)
     for out, message in ((a_file, r'--out .*file\.txt: .*file\.txt is a file, not a folder'),
                          (a_file / 'sub', r'--out .*sub: .*file\.txt is a file, not a folder'),
                          ('/sys/kernel/posenet_out', r'--out /sys/kernel/posenet_out: cannot '
                                                      r'write into this folder')):
-        for source in (video, osp.dirname(video)):
+        for source in (str(photo), video, osp.dirname(video)):
             with pytest.raises(PoseNetError, match=message):
                 demo.main(args(source, missing, out))
     out = tmp_path / 'out'
