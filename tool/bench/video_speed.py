@@ -11,8 +11,8 @@ Three tables, measured side by side in one process:
    frame (drawn video + `.jsonl`; the 3D view) is timed apart.
 2. A folder of photos (networks ResNet-18 at 128 px, so that decoding a 1920x1080 JPEG and
    the networks cost about the same): images/s of reading + decoding alone, of the networks
-   alone, and of the folder loop with and without the reader thread (`main.inputs.prefetch`), in interleaved
-   rounds; the goal is the threaded loop at >= 90 % of the slower stage's rate.
+   alone, and of the folder loop with and without the reader thread (`main.inputs.prefetch`),
+   in interleaved rounds; the goal is the threaded loop at >= 90 % of the slower stage's rate.
 3. Memory on a long clip: 10,000 tiny frames through a cheap fake pipeline (two people),
    tracker, median smoother and the writers (drawn video, `.jsonl`, per-track arrays); the
    process's resident memory after 1,000 frames and at the end, and its peak.
