@@ -112,6 +112,23 @@ def bench_chain(args, posenet, rootnet):
     for n, every, frames, runs, people, fps in rows:
         print(f'| {n} | {every} | {frames} | {runs} | {people:.1f} | {fps:.3f} | '
               f'{fps / base[n]:.2f}x |')
+    # per stage, right after: the gain expected from the stage times, whatever the poses do
+    def best_of(fn, repeat=2):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+    det_s = best_of(lambda: detector(images[0]))
+    print(f'per stage: detector {det_s:.2f} s/frame', end='')
+    for n in (1, 5):
+        pipeline = Pipeline(posenet, rootnet, None)
+        net_s = best_of(lambda: pipeline(images[0], bbox=people_boxes(n)))
+        expected = (det_s + net_s) / (det_s / 10 + net_s)
+        print(f'; RootNet + PoseNet, {n} people {net_s:.2f} s/frame (expected gain at '
+              f'detect_every 10: {expected:.2f}x)', end='')
+    print()
     return rows
 
 
