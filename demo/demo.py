@@ -1,7 +1,6 @@
 """Demo: everyone's absolute 3D pose in a photo, photos or a video (docs/SPEC.md §9, §14).
 
-    python demo/demo.py --input photo.jpg     # detector -> RootNet -> PoseNet, models fetched
-    python demo/demo.py --input photo.jpg --test_epoch 24      # PoseNet demo/snapshot_24.pth.tar
+    python demo/demo.py --input photo.jpg --test_epoch 24      # detector -> RootNet -> PoseNet
     python demo/demo.py --input photo.jpg --snapshot output/model_dump/snapshot_24.pth.tar \\
         --bbox 139.4 102.3 222.4 241.6 --bbox 287.2 61.5 74.9 181.4    # given boxes: no detector
     python demo/demo.py --input photo.jpg --test_epoch 24 --bbox 139 102 222 241 \\
@@ -9,19 +8,19 @@
     python demo/demo.py --input 000000000139.jpg --test_epoch 24 \\
         --bbox_root bbox_root_coco_output.json                # boxes and roots from a RootNet file
     python demo/demo.py --input clips/walk.mp4 --test_epoch 24 --out out/   # a video
+    python demo/demo.py --input clips/walk.mp4 --test_epoch 24 --out out/ --detect_every 10 \\
+        --smooth median                           # tracked, detector every 10th frame, smoothed
     python demo/demo.py --input photos/ --test_epoch 24 --root_prior        # a folder, no RootNet
 
-Models (each is loaded only when it is needed; the official ones are fetched on first use
-into the model folder `--model_dir`, default `$POSENET_MODEL_DIR` or `~/.cache/posenet-3dmppe`,
-see docs/models.md; offline, one error line says which file to put where):
-* PoseNet: `--snapshot PATH`, or `--test_epoch N` for `demo/snapshot_N.pth.tar`, default the
-  official MuCo 21-joint snapshot; snapshots written by this project carry their own settings.
+Models (each is loaded only when it is needed, and a missing one is one error line saying
+where to get it):
+* PoseNet: `--snapshot PATH`, or `--test_epoch N` for `demo/snapshot_N.pth.tar` (the original's
+  MuCo 21-joint model); snapshots written by this project carry their own settings.
 * RootNet (people without `--root_depth`): `--rootnet PATH`, default
-  `demo/rootnet_snapshot_18.pth.tar` when there, else the official RootNet `snapshot_18.pth.tar`.
+  `demo/rootnet_snapshot_18.pth.tar` (the official RootNet `snapshot_18.pth.tar`, renamed).
   `--root_prior` uses the paper's camera-distance prior instead (a rough guess).
 * Detector (no `--bbox`, `--detections` or `--bbox_root`): `--detector NAME|PATH`, default
-  torchvision's COCO Faster R-CNN ResNet-50 FPN v2 (read from the model folder when
-  tool/fetch_models.py put it there, else torchvision's download into
+  torchvision's COCO Faster R-CNN ResNet-50 FPN v2 (downloaded once into
   `$TORCH_HOME/hub/checkpoints/`; offline, put the file there or pass its path).
 
 The camera is `--focal`/`--princpt` px, default the original's normalised camera (focal 1500,
@@ -29,44 +28,42 @@ principal point at the image centre); the outputs state which was used.
 
 Outputs in `--out` (default: this script's folder, as the original), written atomically:
 * one photo: `output_pose_2d.jpg` (skeletons on the photo), `output_pose_3d.png` (everyone in
-  camera space, mm, up is up, people numbered), `output_pose.json` (boxes, roots and their
-  source, 2D and 3D joints, joint names, camera, models) and `output_pose_3d.html` (the same
-  people in an interactive 3D page; `--no_html` leaves it out; plotly.js is written once
-  beside the pages as `plotly-<version>.min.js`);
-* a folder: the same files per image, named `<image stem>_pose_2d.jpg`, ...;
-* a video: `<stem>_pose.mp4` (skeletons drawn on every frame), `<stem>_pose.jsonl` (one JSON
-  record per frame), `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame, one set of axis
-  limits for the whole video) and `<stem>_pose_3d.html` (frame slider and play button).
+  camera space, mm, up is up) and `output_pose.json` (boxes, roots and their source, 2D and 3D
+  joints, joint names, camera, models);
+* a folder: the same three files per image, named `<image stem>_pose_2d.jpg`, ...;
+* a video, webcam (`--input 0`) or stream URL: `<stem>_pose.mp4` (each tracked person drawn
+  in their colour with their id), `<stem>_pose.jsonl` (one JSON record per frame with every
+  person's `track_id`), `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame) and
+  `<stem>_tracks.npz` (per-track arrays); written into `.<stem>_pose.partial/` and moved into
+  place when complete, so Ctrl-C never mixes old and new frames and `--resume` continues.
 A frame or image that cannot be decoded is reported and skipped; the summary counts them.
+Reading, tracking, smoothing and writing are the library's (`main/inputs.py`, `main/video.py`,
+`main/outputs.py`; docs/video.md), so Python users get the same as this command line.
 """
 import argparse
-import json
-import os
+import contextlib
 import os.path as osp
 import sys
 
-import cv2
+import cv2  # noqa: F401  (tests replace cv2.VideoCapture through this module)
 import numpy as np
 
 from common.utils.cli import add_common_args, configure, run_cli
 from common.utils.errors import PoseNetError
-from common.utils.file_io import atomic_path, write_json, write_text
-from common.utils.html_view import write_photo_html, write_video_html
-from common.utils.vis import (cube_limits, show_image, to_plot_coords, vis_3d_multiple_skeleton,
-                              vis_keypoints)
-from data.dataset import load_image
+from common.utils.vis import show_image, vis_3d_multiple_skeleton
 from data.detections import read_bbox_root, read_detections, select_image
-from main import model_store
+from main.inputs import input_kind as source_kind, open_input, output_stems, prefetch
+from main.outputs import (TITLE_3D, Records, VideoWriters, check_out_dir, output_names,
+                          result_to_json, write_outputs)
 from main.pipeline import (ROOT_GIVEN, ROOT_PRIOR, ROOT_ROOTNET, Pipeline, check_boxes,
                            check_root_depths, process_boxes)
+from main.smoothing import SMOOTHERS, Smoother
+from main.video import FrameBoxes, check_smoothing, estimate
 
 DEMO_DIR = osp.dirname(osp.abspath(__file__))
 DEFAULT_INPUT = osp.join(DEMO_DIR, 'input.jpg')
 DEFAULT_ROOTNET = osp.join(DEMO_DIR, 'rootnet_snapshot_18.pth.tar')
 DEFAULT_SCORE_THRESH = 0.5
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
-TITLE_3D = '{name} (x,y,z: camera-centered. mm.)'
 ROOTNET_HELP = ("the official RootNet snapshot_18.pth.tar (github.com/mks0601/"
                 "3DMPPE_ROOTNET_RELEASE, 'MuCo-3DHP' model) saved as "
                 f"{DEFAULT_ROOTNET}, or a RootNet trained here (main/train.py --cfg "
@@ -75,60 +72,12 @@ ROOTNET_HELP = ("the official RootNet snapshot_18.pth.tar (github.com/mks0601/"
 
 # -- inputs ---------------------------------------------------------------------------------------
 def input_kind(path):
-    """'image', 'folder' or 'video' for `--input`; a missing path is an error."""
-    if osp.isdir(path):
-        return 'folder'
-    if not osp.isfile(path):
-        hint = (" (no photo ships with the project: pass --input PATH; README 'Run on your own "
-                "photo or video' runs it on matplotlib's sample photo)") \
-            if osp.abspath(path) == DEFAULT_INPUT else ''
-        raise PoseNetError(f"input not found: {path}{hint}")
-    return 'video' if path.lower().endswith(VIDEO_EXTENSIONS) else 'image'
-
-
-def read_input_image(path):
-    """One photo as BGR uint8 `(H, W, 3)`; an undecodable file is a clear error."""
-    try:
-        return load_image(path)
-    except PoseNetError:
-        raise PoseNetError(f"cannot read input image {path}: it is not an image OpenCV can "
-                           "decode (JPEG, PNG, ...)") from None
-
-
-def folder_images(folder):
-    """Image files of a folder, sorted by name; an error when there is none."""
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
-    if not names:
-        raise PoseNetError(f"input folder {folder} holds no image ({', '.join(IMAGE_EXTENSIONS)})")
-    return [osp.join(folder, n) for n in names]
-
-
-def video_frames(path, capture=None):
-    """`(frame count or None, fps, iterator of (index, BGR frame or None))` of a video; a frame
-    that fails to decode before the last one is yielded as None (reported, skipped)."""
-    cap = cv2.VideoCapture(path) if capture is None else capture
-    if not cap.isOpened():
-        raise PoseNetError(f"cannot open video {path}: not a video OpenCV can decode")
-    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-
-    def frames():
-        index, failures = 0, 0
-        try:
-            while count is None or index < count:
-                ok, frame = cap.read()
-                if ok and frame is not None:
-                    failures = 0
-                    yield index, frame
-                elif count is None or failures >= 10:   # the end, or nothing decodes any more
-                    return
-                else:
-                    failures += 1
-                    yield index, None
-                index += 1
-        finally:
-            cap.release()
-    return count, fps, frames()
+    """'image', 'folder', 'video' or 'stream' for `--input`; a missing path is an error."""
+    if osp.abspath(path) == DEFAULT_INPUT and not osp.isfile(path):
+        raise PoseNetError(f"input not found: {path} (no photo ships with the project: pass "
+                           "--input PATH; README 'Run on your own photo or video' runs it on "
+                           "matplotlib's sample photo)")
+    return source_kind(path)
 
 
 # -- people ---------------------------------------------------------------------------------------
@@ -179,6 +128,13 @@ class BoxSource:
             return 'command line'
         return f'detector {a.detector} (score >= {a.score_thresh:g})'
 
+    def frame_boxes(self):
+        """The boxes of a video's frames (`main.video.FrameBoxes`; None: the detector); in a
+        file, `image_id` is the 0-based frame index."""
+        if self.records is not None:
+            return FrameBoxes(records=self.records, roots=self.args.bbox_root is not None)
+        return FrameBoxes(fixed=self.args.bbox) if self.args.bbox else None
+
     def boxes(self, img_path):
         """`(image_id, boxes (N, 4) or None = detector, scores or None, root depths or None,
         processed)` for one image."""
@@ -200,113 +156,21 @@ class BoxSource:
         return image_id, boxes, scores, None, False
 
 
-# -- outputs --------------------------------------------------------------------------------------
-def write_image(path, img):
-    """Write a BGR image atomically; the format follows the extension."""
-    ok, buf = cv2.imencode(osp.splitext(path)[1] or '.jpg', img)
-    if not ok:
-        raise PoseNetError(f"cannot encode image for {path}")
-    with atomic_path(path) as tmp:
-        with open(tmp, 'wb') as f:
-            f.write(buf.tobytes())
-    return path
-
-
-def draw_2d(img, result):
-    """Everyone's skeleton on a copy of the BGR image (`vis_keypoints`, all joints scored 1)."""
-    vis_img = img.copy()
-    for person in result['people']:
-        pose_2d = np.asarray(person['pose_2d'], dtype=np.float64)
-        kps = np.stack((pose_2d[:, 0], pose_2d[:, 1], np.ones(len(pose_2d))))
-        vis_img = vis_keypoints(vis_img, kps, result['skeleton'])
-    return vis_img
-
-
-def draw_3d(result, path=None, show=False, title='output_pose_3d', limits=None):
-    """The 3D view of everyone (camera space, mm), people numbered (track ids when the people
-    carry `track_id`), titled by the input's name; `limits`: one axis cube for all frames of a
-    video (`cube_limits`). An image without people gets an empty view."""
-    poses = np.array([p['pose_3d'] for p in result['people']], dtype=np.float64).reshape(
-        -1, len(result['joints_name']), 3)
-    labels = [str(p.get('track_id', n + 1)) for n, p in enumerate(result['people'])]
-    return vis_3d_multiple_skeleton(poses, None, result['skeleton'], filename=path,
-                                    title=TITLE_3D.format(name=title), labels=labels, show=show,
-                                    limits=limits)
-
-
-def _floats(a):
-    return np.asarray(a, dtype=np.float64).tolist()
-
-
-def result_to_json(result, img_path, img_shape, meta, image_id=None, frame=None):
-    """The machine-readable record of one image or frame (plain JSON types)."""
-    people = []
-    for n, p in enumerate(result['people']):
-        people.append({'person': n + 1, 'bbox': _floats(p['bbox']),
-                       'bbox_processed': _floats(p['bbox_processed']), 'score': p['score'],
-                       'root_cam': _floats(p['root_cam']),
-                       'root_depth': float(p['root_cam'][2]), 'root_source': p['root_source'],
-                       'pose_2d': _floats(p['pose_2d']), 'pose_3d': _floats(p['pose_3d'])})
-    record = {'image': osp.abspath(img_path), 'image_size': [int(img_shape[1]), int(img_shape[0])]}
-    if frame is not None:
-        record['frame'] = int(frame)
-    record.update({
-        'image_id': image_id,
-        'camera': {'focal': _floats(result['focal']), 'princpt': _floats(result['princpt']),
-                   'source': meta['camera_source']},
-        **{k: v for k, v in meta.items() if k != 'camera_source'},
-        'units': {'bbox': '[x, y, w, h] px of the input image',
-                  'root_cam': 'mm, camera space of the root joint (Pelvis)',
-                  'pose_2d': '[x, y] px of the input image, one row per joint',
-                  'pose_3d': '[X, Y, Z] mm, camera space (x right, y down, z forward)'},
-        'joints_name': list(result['joints_name']),
-        'skeleton': [list(p) for p in result['skeleton']],
-        'people': people})
-    return record
-
-
-def output_names(out_dir, stem=None):
-    """Paths of the three outputs of one image (the original's names for a single photo)."""
-    prefix = 'output_pose' if stem is None else f'{stem}_pose'
-    return {'pose_2d': osp.join(out_dir, f'{prefix}_2d.jpg'),
-            'pose_3d': osp.join(out_dir, f'{prefix}_3d.png'),
-            'json': osp.join(out_dir, f'{prefix}.json'),
-            'html': osp.join(out_dir, f'{prefix}_3d.html')}
-
-
-def write_outputs(paths, img, result, record, title, html=True):
-    """Write the 2D drawing, the 3D view, the JSON record and (with `html`) the interactive 3D
-    page; returns the 2D drawing."""
-    vis_img = draw_2d(img, result)
-    write_image(paths['pose_2d'], vis_img)
-    draw_3d(result, paths['pose_3d'], title=title)
-    write_json(paths['json'], record)
-    if html:
-        write_photo_html(paths['html'], record, title)
-    return vis_img
-
-
 # -- command line ---------------------------------------------------------------------------------
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='3DMPPE demo: absolute 3D poses of everyone in a photo, a folder of photos '
                     'or a video (detector -> RootNet -> PoseNet).',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:13]))
+        epilog='\n'.join(__doc__.splitlines()[1:14]))
     add_common_args(parser)
     model = parser.add_mutually_exclusive_group()
     model.add_argument('--test_epoch', type=int, default=None,
                        help='PoseNet demo/snapshot_<epoch>.pth.tar (as the original)')
-    model.add_argument('--snapshot', type=str, default=None,
-                       help='PoseNet snapshot file (default: the official MuCo snapshot, '
-                            'fetched into the model folder on first use)')
-    parser.add_argument('--rootnet', type=str, default=None,
+    model.add_argument('--snapshot', type=str, default=None, help='PoseNet snapshot file')
+    parser.add_argument('--rootnet', type=str, default=DEFAULT_ROOTNET,
                         help='RootNet snapshot for people without --root_depth (default '
-                             'demo/rootnet_snapshot_18.pth.tar when there, else the official '
-                             'one, fetched into the model folder on first use)')
-    parser.add_argument('--model_dir', type=str, default=None, metavar='DIR',
-                        help='folder of the fetched models (default $POSENET_MODEL_DIR, else '
-                             '~/.cache/posenet-3dmppe; docs/models.md)')
+                             'demo/rootnet_snapshot_18.pth.tar)')
     parser.add_argument('--detector', type=str, default='fasterrcnn_resnet50_fpn_v2',
                         help='person detector when no box is given: a torchvision model name '
                              '(fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn, '
@@ -351,10 +215,23 @@ def parse_args(argv=None):
                         help='inference engine: auto (default: ONNX Runtime on the CPU, PyTorch '
                              'on a GPU), torch, or onnx; ONNX exports each snapshot once to '
                              '<snapshot>.onnx next to it (or pass an exported .onnx file)')
-    parser.add_argument('--html', dest='html', action='store_true', default=True,
-                        help='also write an interactive 3D page per photo or video (default)')
-    parser.add_argument('--no_html', dest='html', action='store_false',
-                        help='no interactive 3D page')
+    video = parser.add_argument_group('videos, webcams and streams')
+    video.add_argument('--detect_every', type=int, default=1, metavar='N',
+                       help='run the detector (or take the file\'s boxes) every N frames; in '
+                            'between, boxes follow the tracked 2D poses (default 1: every frame)')
+    video.add_argument('--smooth', choices=SMOOTHERS, default='none',
+                       help='temporal smoothing of each track: none (default, per-frame numbers),'
+                            ' median, savgol (need future frames) or oneeuro (causal: streams)')
+    video.add_argument('--smooth_window', type=int, default=9, metavar='FRAMES',
+                       help='window of --smooth median/savgol in frames (odd, default 9)')
+    video.add_argument('--max_gap', type=int, default=10, metavar='FRAMES',
+                       help='frames a person may be missed before their track is closed '
+                            '(default 10; a later return gets a new id)')
+    video.add_argument('--resume', action='store_true',
+                       help='continue an interrupted run of this video (same arguments) after '
+                            'its last complete frame')
+    video.add_argument('--no_views_3d', action='store_true',
+                       help='no 3D view per frame (<stem>_pose_3d/; the slowest writer)')
     parser.add_argument('--show', action='store_true',
                         help='open interactive windows with the results of a photo')
     parser.add_argument('--no_progress', action='store_true', help='no progress bar')
@@ -362,63 +239,52 @@ def parse_args(argv=None):
 
 
 def posenet_path(args):
-    """PoseNet snapshot from `--snapshot`, else `demo/snapshot_<test_epoch>.pth.tar`, else the
-    official MuCo snapshot in the model folder (fetched when missing)."""
+    """PoseNet snapshot from `--snapshot`, else `demo/snapshot_<test_epoch>.pth.tar`."""
     path = args.snapshot
     if path is None:
         if args.test_epoch is None:
-            return model_store.fetch_model('posenet', args.model_dir,
-                                           progress=not args.no_progress)
+            raise PoseNetError("no PoseNet: give --test_epoch N (reads demo/snapshot_N.pth.tar) "
+                               "or --snapshot PATH")
         path = osp.join(DEMO_DIR, f'snapshot_{args.test_epoch}.pth.tar')
     if not osp.isfile(path):
         raise PoseNetError(
             f"PoseNet snapshot not found: {path}. The demo needs a MuCo-trained (21-joint) PoseNet"
             " snapshot: put the official pretrained MuCo snapshot there (snapshot_24.pth.tar, see "
-            "docs/models.md; without --snapshot and --test_epoch the demo fetches it), or pass "
-            "--snapshot output/model_dump/snapshot_<epoch>.pth.tar of a model you trained with "
-            "trainset_3d=['MuCo']")
+            "README 'Run on your own photo or video'), or pass --snapshot output/model_dump/"
+            "snapshot_<epoch>.pth.tar of a model you trained with trainset_3d=['MuCo']")
     return path
 
 
-def rootnet_path(args):
-    """RootNet snapshot from `--rootnet`, else `demo/rootnet_snapshot_18.pth.tar` when there,
-    else the official one in the model folder (fetched when missing)."""
-    if args.rootnet is not None:
-        if not osp.isfile(args.rootnet):
-            raise PoseNetError(f"RootNet snapshot not found: {args.rootnet}. People without "
-                               f"--root_depth need RootNet: {ROOTNET_HELP}; or pass --rootnet "
-                               "PATH, --root_depth, or --root_prior")
-        return args.rootnet
-    if osp.isfile(DEFAULT_ROOTNET):
-        return DEFAULT_ROOTNET
-    try:
-        return model_store.fetch_model('rootnet', args.model_dir, progress=not args.no_progress)
-    except PoseNetError as e:
-        raise PoseNetError(f"{e}; or, without RootNet, pass --root_depth or --root_prior") \
-            from None
-
-
-def detector_weights(args):
-    """The default detector's weights file when it is in the model folder (put there by
-    tool/fetch_models.py), else the `--detector` value (torchvision's weights API)."""
-    from common.nets.detector import DEFAULT_DETECTOR
-    if args.detector == DEFAULT_DETECTOR:
-        fetched = model_store.model_path('detector', args.model_dir)
-        if osp.isfile(fetched):
-            return fetched
-    return args.detector
+def check_video_args(args, kind):
+    """Video options checked before anything loads."""
+    if args.detect_every < 1:
+        raise PoseNetError(f"--detect_every {args.detect_every}: give a whole number of frames "
+                           ">= 1 (1 runs the detector on every frame)")
+    if args.max_gap < 0:
+        raise PoseNetError(f"--max_gap {args.max_gap}: give a number of frames >= 0")
+    video = kind in ('video', 'stream')
+    if not video and (args.detect_every != 1 or args.smooth != 'none' or args.resume):
+        raise PoseNetError("--detect_every, --smooth and --resume apply to a video, webcam or "
+                           "stream; photos are estimated one by one")
+    if args.bbox_root is not None and args.detect_every > 1:
+        raise PoseNetError("--detect_every with --bbox_root: the file's root depths exist only "
+                           "for its own boxes; use --detections (and RootNet) instead")
+    if video:
+        Smoother(args.smooth, window=args.smooth_window)     # its own checks of the settings
+        check_smoothing(args.smooth, args.smooth_window, kind, None)
 
 
 def build_pipeline(args, cfg, source, root_depths, root_prior):
-    """The pipeline with the models this run needs (each found or fetched before anything
-    loads); sets `args.snapshot` / `args.rootnet` to the files used."""
-    args.snapshot = posenet_path(args)
+    """The pipeline with the models this run needs (each checked before anything loads)."""
+    pose = posenet_path(args)
     needs_rootnet = not root_prior and args.bbox_root is None and (
         root_depths is None or any(d is None for d in root_depths))
-    if needs_rootnet:
-        args.rootnet = rootnet_path(args)
-    return Pipeline.from_files(cfg, args.snapshot, args.rootnet if needs_rootnet else None,
-                               detector_weights(args) if source.uses_detector else None,
+    if needs_rootnet and not osp.isfile(args.rootnet):
+        raise PoseNetError(f"RootNet snapshot not found: {args.rootnet}. People without "
+                           f"--root_depth need RootNet: {ROOTNET_HELP}; or pass --rootnet PATH, "
+                           "--root_depth, or --root_prior")
+    return Pipeline.from_files(cfg, pose, args.rootnet if needs_rootnet else None,
+                               args.detector if source.uses_detector else None,
                                args.score_thresh, args.flip_test, backend=args.backend)
 
 
@@ -444,12 +310,14 @@ def summary_lines(result, img_path):
 
 def main(argv=None):
     """Run the demo; returns the JSON record of a photo (plus `files`), or for a folder or video
-    `{'records': [...], 'files': {...}, 'skipped': [...]}`."""
+    `{'records': [...], 'files': {...}, 'skipped': [...]}` (a video's records are read from its
+    `.jsonl` when iterated)."""
     from main.config import cfg
 
     args = parse_args(argv)
     configure(cfg, args)
     kind = input_kind(args.input)
+    check_video_args(args, kind)
     root_depths, prior_token = (parse_root_depths(args.root_depth) if args.root_depth
                                 is not None else (None, False))
     root_prior = args.root_prior or prior_token
@@ -459,19 +327,32 @@ def main(argv=None):
     if root_depths is not None and kind != 'image':
         raise PoseNetError("--root_depth gives the depths of the boxes of one photo; for a "
                            "folder or video leave it out (RootNet or --root_prior)")
+    args.out = check_out_dir(args.out)
     source = BoxSource(args)
-    img = read_input_image(args.input) if kind == 'image' else None
+    inp = open_input(args.input, out_dir=args.out)      # a folder leaves out its own outputs
+    img = inp.image if kind == 'image' else None
     if img is not None:        # box and root checks on the photo before the (slower) model load
         _, boxes, _, _, processed = source.boxes(args.input)
         if boxes is not None:
             if not processed:
                 process_boxes(check_boxes(boxes), img.shape[1], img.shape[0], cfg.input_shape)
             check_root_depths(root_depths, len(boxes))
-    pipeline = build_pipeline(args, cfg, source, root_depths, root_prior)
+    writers = None
+    if kind in ('video', 'stream'):
+        check_smoothing(args.smooth, args.smooth_window, kind, inp.count)
+        writers = VideoWriters(args.out, None, video_settings(args, inp, cfg),
+                               views_3d=not args.no_views_3d, raw=args.smooth != 'none')
+        writers.start(inp, args.resume)      # a mismatching --resume is refused here
+    try:
+        pipeline = build_pipeline(args, cfg, source, root_depths, root_prior)
+    except BaseException:
+        if writers is not None:
+            writers.interrupted(None)
+        raise
     meta = {'camera_source': 'given' if args.princpt is not None or args.focal is not None
             else 'default: focal 1500 px, principal point at the image centre',
             'bbox_source': source.describe(),
-            'models': {'posenet': osp.abspath(args.snapshot),
+            'models': {'posenet': osp.abspath(posenet_path(args)),
                        'posenet_epoch': pipeline.posenet.epoch,
                        'rootnet': None if pipeline.rootnet is None else osp.abspath(args.rootnet),
                        'detector': None if pipeline.detector is None else args.detector,
@@ -486,17 +367,34 @@ def main(argv=None):
     if kind == 'image':
         return run_photo(pipeline, img, args, source, root_depths, root_prior, meta)
     if kind == 'folder':
-        return run_folder(pipeline, args, source, root_prior, meta)
-    return run_video(pipeline, args, source, root_prior, meta)
+        return run_folder(pipeline, inp, args, source, root_prior, meta)
+    writers.meta = meta
+    return run_video(pipeline, inp, args, source, root_prior, writers)
+
+
+def video_settings(args, inp, cfg):
+    """What a video's results depend on, compared by --resume (plain JSON types)."""
+    def file_id(path):
+        return None if path is None else [osp.abspath(path), osp.getsize(path),
+                                          int(osp.getmtime(path))]
+    return {'input': osp.abspath(args.input) if inp.kind == 'video' else str(args.input),
+            'frames': inp.count, 'fps': inp.fps,
+            'posenet': file_id(posenet_path(args)),
+            'rootnet': osp.abspath(args.rootnet), 'detector': args.detector,
+            'bbox': args.bbox, 'detections': file_id(args.detections),
+            'bbox_root': file_id(args.bbox_root), 'score_thresh': args.score_thresh,
+            'category_id': args.category_id, 'root_prior': bool(args.root_prior),
+            'focal': args.focal, 'princpt': args.princpt, 'flip_test': bool(args.flip_test),
+            'backend': args.backend, 'cfg': list(args.cfg), 'detect_every': args.detect_every,
+            'smooth': args.smooth, 'smooth_window': args.smooth_window,
+            'max_gap': args.max_gap, 'views_3d': not args.no_views_3d}
 
 
 def run_photo(pipeline, img, args, source, root_depths, root_prior, meta):
     result, image_id = run_one(pipeline, img, args.input, args, source, root_depths, root_prior)
     record = result_to_json(result, args.input, img.shape, meta, image_id)
     files = output_names(args.out)
-    if not args.html:
-        del files['html']
-    vis_img = write_outputs(files, img, result, record, osp.basename(args.input), args.html)
+    vis_img = write_outputs(files, img, result, record)
     print('\n'.join(summary_lines(result, args.input)))
     print(f"camera: focal {result['focal'].tolist()} px, principal point "
           f"{result['princpt'].tolist()} px ({meta['camera_source']})")
@@ -504,7 +402,9 @@ def run_photo(pipeline, img, args, source, root_depths, root_prior, meta):
         print(f'wrote {path}')
     if args.show:
         show_image(vis_img, title=osp.basename(files['pose_2d']))
-        draw_3d(result, show=True, title=osp.basename(args.input))
+        poses = np.array([p['pose_3d'] for p in result['people']], np.float64).reshape(
+            -1, len(result['joints_name']), 3)
+        vis_3d_multiple_skeleton(poses, None, result['skeleton'], title=TITLE_3D, show=True)
     record['files'] = files
     return record
 
@@ -515,90 +415,68 @@ def progress(total, args, unit):
                 file=sys.stderr)
 
 
-def run_folder(pipeline, args, source, root_prior, meta):
-    paths = folder_images(args.input)
+def run_folder(pipeline, inp, args, source, root_prior, meta):
+    """Each photo of the folder; the next ones are read and decoded by a background thread
+    while the networks run on the current one."""
+    stems = output_stems(inp.paths)
     records, skipped, files = [], [], {}
-    bar = progress(len(paths), args, 'image')
-    for path in paths:
-        bar.update(1)
-        try:
-            img = load_image(path)
-        except PoseNetError:
-            bar.write(f'warning: cannot decode {path}; skipped', file=sys.stderr)
-            skipped.append(path)
-            continue
-        result, image_id = run_one(pipeline, img, path, args, source, None, root_prior)
-        record = result_to_json(result, path, img.shape, meta, image_id)
-        names = output_names(args.out, osp.splitext(osp.basename(path))[0])
-        if not args.html:
-            del names['html']
-        write_outputs(names, img, result, record, osp.basename(path), args.html)
-        records.append(record)
-        files[path] = names
+    bar = progress(inp.count, args, 'image')
+    with contextlib.closing(prefetch(inp.frames())) as frames:
+        for frame in frames:
+            bar.update(1)
+            path, img = frame.path, frame.image
+            if img is None:
+                bar.write(f'warning: cannot decode {path}; skipped', file=sys.stderr)
+                skipped.append(path)
+                continue
+            result, image_id = run_one(pipeline, img, path, args, source, None, root_prior)
+            record = result_to_json(result, path, img.shape, meta, image_id)
+            names = output_names(args.out, stems[path])
+            write_outputs(names, img, result, record)
+            records.append(record)
+            files[path] = names
     bar.close()
+    if not records:
+        raise PoseNetError(f"no image of {args.input} could be decoded ({len(skipped)} "
+                           "skipped); nothing written")
     print(f'{len(records)} image(s) of {args.input} done, {len(skipped)} skipped; outputs in '
           f'{args.out}')
     return {'records': records, 'files': files, 'skipped': skipped}
 
 
-def run_video(pipeline, args, source, root_prior, meta, capture=None):
-    count, fps, frames = video_frames(args.input, capture)
-    stem = osp.splitext(osp.basename(args.input))[0]
-    files = {'video': osp.join(args.out, f'{stem}_pose.mp4'),
-             'jsonl': osp.join(args.out, f'{stem}_pose.jsonl'),
-             'pose_3d_dir': osp.join(args.out, f'{stem}_pose_3d')}
-    if args.html:
-        files['html'] = osp.join(args.out, f'{stem}_pose_3d.html')
-    os.makedirs(files['pose_3d_dir'], exist_ok=True)
-    records, skipped, lines = [], [], []
-    bar = progress(count, args, 'frame')
-    # the video is written under a temporary name with its extension (OpenCV picks the container
-    # from it) and renamed when complete
-    tmp_video = osp.join(args.out, f'.{stem}_pose.partial.mp4')
+def run_video(pipeline, inp, args, source, root_prior, writers):
+    """Every frame of a video or stream through `main.video.estimate`, written by `writers`;
+    Ctrl-C keeps a video resumable (--resume) and ends a stream with its outputs complete."""
+    bar = progress(inp.count, args, 'frame')
+    skipped = []
+
+    def on_skip(index):
+        bar.write(f'warning: frame {index} of {args.input} cannot be decoded; skipped',
+                  file=sys.stderr)
+        skipped.append(index)
+
+    results = estimate(inp, pipeline, source.frame_boxes(), args.focal, args.princpt,
+                       root_prior, args.detect_every, args.smooth, args.smooth_window,
+                       args.max_gap, writers=writers, resume=args.resume, on_skip=on_skip)
+    done = 0
     try:
-        writer = None
-        for index, frame in frames:
-            bar.update(1)
-            if frame is None:
-                bar.write(f'warning: frame {index} of {args.input} cannot be decoded; skipped',
-                          file=sys.stderr)
-                skipped.append(index)
-                continue
-            result, image_id = run_one(pipeline, frame, args.input, args, source, None,
-                                       root_prior)
-            record = result_to_json(result, args.input, frame.shape, meta, image_id, frame=index)
-            lines.append(json.dumps(record) + '\n')
-            records.append(record)
-            drawn = draw_2d(frame, result)
-            if writer is None:
-                writer = cv2.VideoWriter(tmp_video, cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                                         (frame.shape[1], frame.shape[0]))
-                if not writer.isOpened():
-                    raise PoseNetError(f"cannot write the video {files['video']} (no mp4v "
-                                       "encoder in this OpenCV)")
-            writer.write(drawn)
-        bar.close()
-        if writer is None:
-            raise PoseNetError(f"no frame of {args.input} could be decoded")
-        writer.release()
-        os.replace(tmp_video, files['video'])
-    finally:
-        if osp.exists(tmp_video):
-            os.remove(tmp_video)
-    write_text(files['jsonl'], ''.join(lines))
-    # the 3D views once all frames are known: one set of axis limits for the whole video
-    name = osp.basename(args.input)
-    limits = cube_limits(np.concatenate(
-        [to_plot_coords(p['pose_3d']) for r in records for p in r['people']] or [np.zeros((0, 3))]))
-    for record in records:
-        draw_3d(record, osp.join(files['pose_3d_dir'], f"frame_{record['frame']:06d}.png"),
-                title=f"{name} frame {record['frame']}", limits=limits)
-    if args.html:
-        write_video_html(files['html'], records, name)
-    print(f"{len(records)} frame(s) of {args.input} done, {len(skipped)} skipped"
+        with contextlib.closing(results):
+            for _ in results:
+                done += 1
+                bar.update(1)
+    except KeyboardInterrupt:
+        if inp.kind != 'stream':
+            bar.close()
+            print(f"stopped after {writers.good['records']} complete frame(s); continue with "
+                  "--resume", file=sys.stderr)
+            raise
+    bar.close()
+    files = {k: v for k, v in writers.files.items()
+             if k != 'pose_3d_dir' or not args.no_views_3d}
+    print(f"{done} frame(s) of {args.input} done, {len(skipped)} skipped"
           + (f" (frames {', '.join(map(str, skipped[:10]))})" if skipped else '')
           + f"; wrote {files['video']} and {files['jsonl']}")
-    return {'records': records, 'files': files, 'skipped': skipped}
+    return {'records': Records(files['jsonl']), 'files': files, 'skipped': skipped}
 
 
 if __name__ == '__main__':

@@ -96,6 +96,11 @@ def main(argv=None):
     parser.add_argument('--full', action='store_true',
                         help='--h36m_loading: also the full size (about 1 GB of files, minutes)')
     parser.add_argument('--h36m_dir', help='--h36m_loading: keep the generated trees here')
+    parser.add_argument('--video_speed', action='store_true',
+                        help='only the video chain: frames/s at --detect_every 1 and 10, a '
+                             'folder with the reader thread, memory on a long clip')
+    parser.add_argument('--video_quality', action='store_true',
+                        help='only tracking and smoothing quality on synthetic clips')
     parser.add_argument('--gpu_check', nargs=argparse.REMAINDER, default=None, metavar='OPTION',
                         help='last flag: check and measure every CUDA path in one go (tests, '
                              'training, torchrun, test driver, demo, throughput table); its '
@@ -104,6 +109,12 @@ def main(argv=None):
     if args.gpu_check is not None:
         from tool.bench import gpu_check
         sys.exit(gpu_check.run(args))
+    if args.video_speed:
+        from tool.bench import video_speed
+        return video_speed.run(args)
+    if args.video_quality:
+        from tool.bench import video_quality
+        return video_quality.run(args)
     if args.h36m_loading:
         return h36m_loading.run(args)
     if args.mupots_eval:
