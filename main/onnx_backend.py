@@ -20,6 +20,16 @@ Inputs and outputs: PoseNet `img (N, 3, H_in, W_in) float32` -> `coord (N, J, 3)
 units; RootNet `img`, `k (N, 1) float32` mm -> `coord (N, 3)` (x, y output space, depth mm).
 The crops are normalised as for the PyTorch model (the original's 0..255 / ImageNet mean-std).
 
+The person detector (`common.nets.detector.PersonDetector`, backend 'onnx') is exported by
+`export_detector_onnx`: torchvision's normalisation, backbone, RPN, box head and NMS in one
+graph, all but the resize: input `image (3, H, W) float32` RGB in [0, 1] already resized by
+torchvision's own function (the traced resize differs from PyTorch's for some scale factors,
+e.g. 1.6: pixels shifted); outputs `boxes (K, 4)` x1 y1 x2 y2 px of that image, `labels (K,)
+int64`, `scores (K,) float32`. `OnnxDetector` resizes in PyTorch, runs the graph and maps the
+boxes back as torchvision does. Metadata: `format` DETECTOR_FORMAT, `detector` (torchvision
+builder name), `min_size`, `max_size` (the resize), `source` (fingerprint of the weights
+file, cache check).
+
 The exporter is PyTorch's TorchScript-based `torch.onnx.export(..., dynamo=False)` (the
 torch.export-based one needs the extra `onnxscript` package and gives nothing more here); it
 needs the `onnx` package, inference only `onnxruntime` (CPU execution provider).
@@ -29,6 +39,7 @@ import io
 import json
 import os
 import os.path as osp
+import tempfile
 import warnings
 
 import numpy as np
@@ -40,6 +51,7 @@ from common.utils.snapshot import unwrap
 
 ONNX_OPSET = 17
 EXPORT_FORMAT = 'posenet-3dmppe-onnx-1'
+DETECTOR_FORMAT = 'posenet-3dmppe-detector-onnx-1'
 NETWORKS = ('PoseNet', 'RootNet')
 INSTALL_HINT = 'pip install -r requirements.txt (onnx, onnxruntime)'
 
@@ -59,6 +71,13 @@ def onnxruntime_available():
     except ImportError:
         return False
     return True
+
+
+def user_cache_folder():
+    """`$XDG_CACHE_HOME/posenet-3dmppe/onnx` (default `~/.cache/...`): exports that cannot (or
+    should not) lie next to their source file."""
+    cache = os.environ.get('XDG_CACHE_HOME') or osp.join(osp.expanduser('~'), '.cache')
+    return osp.join(cache, 'posenet-3dmppe', 'onnx')
 
 
 def file_fingerprint(path):
@@ -101,7 +120,13 @@ def export_onnx(model, path, network, settings, epoch=None, source=None, opset=O
         torch.onnx.export(net, args, buf, dynamo=False, input_names=inputs,
                           output_names=['coord'], dynamic_axes=axes, opset_version=opset,
                           do_constant_folding=True)
-    proto = onnx.load_from_string(buf.getvalue())
+    return _save_with_metadata(onnx, buf.getvalue(), meta, path)
+
+
+def _save_with_metadata(onnx, data, meta, path):
+    """Write the serialised model `data` with `meta` (str -> str) in its `metadata_props` to
+    `path`, atomically."""
+    proto = onnx.load_from_string(data)
     proto.producer_name = 'posenet-3dmppe'
     for key, value in meta.items():
         entry = proto.metadata_props.add()
@@ -109,6 +134,108 @@ def export_onnx(model, path, network, settings, epoch=None, source=None, opset=O
     with atomic_path(path) as tmp:
         onnx.save(proto, tmp)
     return path
+
+
+def _session(path, threads=None):
+    """An ONNX Runtime CPU session of `path` (all graph optimisations); one clear error for a
+    file it cannot load."""
+    ort = _import('onnxruntime')
+    if not osp.isfile(path):
+        raise PoseNetError(f"ONNX model not found: {path}; export one with "
+                           "python tool/export_onnx.py --snapshot S --out MODEL.onnx")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    try:
+        return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    except Exception as e:  # onnxruntime raises its own (pybind) exception types
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise PoseNetError(f"cannot load the ONNX model {path} ({first}); export it again "
+                           "with python tool/export_onnx.py") from None
+
+
+def export_detector_onnx(model, path, name, source=None, opset=ONNX_OPSET):
+    """Export torchvision detection `model` (builder `name`, e.g. 'fasterrcnn_resnet50_fpn_v2')
+    for one resized image of any size to `path` (written atomically); see the module
+    docstring. The example image is 480x640: nothing in the graph depends on it (torchvision
+    traces its anchors and box clipping from the input's shape)."""
+    onnx = _import('onnx')
+    net = copy.deepcopy(model).float().cpu().eval()
+    net.transform.resize = lambda image, target: (image, target)    # done before the graph
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter('ignore')     # the exporter's deprecation and tracer notes
+        torch.onnx.export(net, ([torch.rand(3, 480, 640)],), buf, dynamo=False,
+                          input_names=['image'], output_names=['boxes', 'labels', 'scores'],
+                          dynamic_axes={'image': {1: 'height', 2: 'width'},
+                                        'boxes': {0: 'detections'}, 'labels': {0: 'detections'},
+                                        'scores': {0: 'detections'}},
+                          opset_version=opset, do_constant_folding=True)
+    meta = {'detector': name, 'source': json.dumps(source or {}, sort_keys=True),
+            'min_size': str(int(model.transform.min_size[-1])),
+            'max_size': str(int(model.transform.max_size)), 'format': DETECTOR_FORMAT}
+    return _save_with_metadata(onnx, buf.getvalue(), meta, path)
+
+
+class OnnxDetector:
+    """An exported torchvision detector run by ONNX Runtime on the CPU, called like the
+    torchvision model: a list of RGB float images `(3, H, W)` in [0, 1] -> a list of
+    `{'boxes' (K, 4) x1 y1 x2 y2 px, 'labels' (K,), 'scores' (K,)}` torch tensors (one image
+    at a time: the graph takes one). Attributes: `name` (builder), `source` (dict), `path`."""
+
+    def __init__(self, path, threads=None):
+        self.session = _session(path, threads)
+        self.path = path
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if meta.get('format') != DETECTOR_FORMAT or not meta.get('detector'):
+            raise PoseNetError(f"{path} is not a detector export of this project; delete it "
+                               "and run again (it is exported anew)")
+        self.name = meta['detector']
+        self.min_size, self.max_size = int(meta['min_size']), int(meta['max_size'])
+        self.source = json.loads(meta.get('source') or '{}')
+
+    def eval(self):
+        return self
+
+    def __call__(self, images):
+        from torchvision.models.detection.transform import (_resize_image_and_masks,
+                                                            resize_boxes)
+        outputs = []
+        for img in images:
+            img = img.detach().cpu().float()
+            resized = _resize_image_and_masks(img, self.min_size, self.max_size)[0]
+            boxes, labels, scores = self.session.run(
+                ['boxes', 'labels', 'scores'], {'image': resized.contiguous().numpy()})
+            boxes = resize_boxes(torch.from_numpy(boxes), resized.shape[-2:], img.shape[-2:])
+            outputs.append({'boxes': boxes, 'labels': torch.from_numpy(labels),
+                            'scores': torch.from_numpy(scores)})
+        return outputs
+
+
+def onnx_for_detector(model, name, path, weights_file=None):
+    """The ONNX Runtime detector of torchvision `model` (builder `name`): the export cached at
+    `path` when it is one of this detector with the weights file `weights_file` unchanged
+    (size and modification time), else exported there anew. Without `weights_file` (random
+    weights) the export goes through a temporary file and nothing is cached."""
+    if weights_file is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = export_detector_onnx(model, osp.join(tmp, 'detector.onnx'), name)
+            return OnnxDetector(out)     # the session holds the model: the file can go
+    source = file_fingerprint(weights_file)
+    if osp.isfile(path):
+        try:
+            net = OnnxDetector(path)
+            if net.name == name and net.source == source:
+                return net
+        except PoseNetError:
+            pass                # damaged or foreign: our cache file, exported anew
+    try:
+        export_detector_onnx(model, path, name, source)
+    except OSError as e:
+        raise PoseNetError(f"cannot write the ONNX export of detector {name} to {path} "
+                           f"({e.strerror}); free some space or use --backend torch") from None
+    return OnnxDetector(path)
 
 
 class OnnxNetwork:
@@ -122,21 +249,7 @@ class OnnxNetwork:
     """
 
     def __init__(self, path, threads=None):
-        ort = _import('onnxruntime')
-        if not osp.isfile(path):
-            raise PoseNetError(f"ONNX model not found: {path}; export one with "
-                               "python tool/export_onnx.py --snapshot S --out MODEL.onnx")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = int(threads)
-        try:
-            self.session = ort.InferenceSession(path, options,
-                                                providers=['CPUExecutionProvider'])
-        except Exception as e:  # onnxruntime raises its own (pybind) exception types
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise PoseNetError(f"cannot load the ONNX model {path} ({first}); export it again "
-                               "with python tool/export_onnx.py") from None
+        self.session = _session(path, threads)
         self.path = path
         meta = self.session.get_modelmeta().custom_metadata_map
         if meta.get('format') != EXPORT_FORMAT or meta.get('network') not in NETWORKS:

@@ -122,7 +122,8 @@ class Pipeline:
         network); `default_joints`: joint set of a PoseNet snapshot without settings (default
         MuCo's 21 joints, the original demo's model). Runs on `cfg.device`. `backend`
         ('auto', 'torch', 'onnx'; see `main.predictor`): 'auto' runs both networks with ONNX
-        Runtime on the CPU (exported once, cached next to each snapshot) and PyTorch on a GPU.
+        Runtime on the CPU (exported once, cached next to each snapshot) and PyTorch on a GPU;
+        the detector follows it ('onnx-int8': the float ONNX detector).
         """
         from data.MuCo.MuCo import MuCo
         from main.predictor import PoseNetPredictor, RootNetPredictor
@@ -134,11 +135,15 @@ class Pipeline:
         det = None
         if detector is not None:
             from common.nets.detector import DEFAULT_DETECTOR, DETECTORS, PersonDetector
+            det_backend = 'auto' if backend == 'auto' else 'torch' if backend == 'torch' \
+                else 'onnx'     # int8 stays with the pose networks (docs/SPEC.md §17)
             if detector in DETECTORS:
-                det = PersonDetector(detector, score_thresh=score_thresh, device=cfg.device)
+                det = PersonDetector(detector, score_thresh=score_thresh, device=cfg.device,
+                                     backend=det_backend)
             else:
                 det = PersonDetector(DEFAULT_DETECTOR, weights_path=detector,
-                                     score_thresh=score_thresh, device=cfg.device)
+                                     score_thresh=score_thresh, device=cfg.device,
+                                     backend=det_backend)
         return cls(pose, root, det)
 
     def detect(self, img):

@@ -38,7 +38,8 @@ from common.utils.errors import PoseNetError
 from common.utils.pose_utils import heatmap_to_cam, k_value, root_output_to_cam
 from common.utils.snapshot import load_network, load_snapshot, snapshot_settings
 from data.dataset import generate_patch_image, get_transform, normalise_batch
-from main.onnx_backend import OnnxNetwork, export_onnx, file_fingerprint, onnxruntime_available
+from main.onnx_backend import (OnnxNetwork, export_onnx, file_fingerprint, onnxruntime_available,
+                               user_cache_folder)
 
 AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 BACKENDS = ('torch', 'onnx', 'auto')
@@ -155,9 +156,8 @@ def onnx_cache_path(snapshot, beside=True):
             break
     if beside and os.access(folder, os.W_OK):
         return osp.join(folder, stem + '.onnx')
-    cache = os.environ.get('XDG_CACHE_HOME') or osp.join(osp.expanduser('~'), '.cache')
     digest = hashlib.sha1(osp.abspath(snapshot).encode()).hexdigest()[:12]
-    return osp.join(cache, 'posenet-3dmppe', 'onnx', f'{stem}-{digest}.onnx')
+    return osp.join(user_cache_folder(), f'{stem}-{digest}.onnx')
 
 
 def onnx_for_snapshot(path, network, settings, build_model, epoch):
