@@ -30,13 +30,23 @@ boxes back as torchvision does. Metadata: `format` DETECTOR_FORMAT, `detector` (
 builder name), `min_size`, `max_size` (the resize), `source` (fingerprint of the weights
 file, cache check).
 
+int8 (`quantize_onnx`, the 'onnx-int8' backend): ONNX Runtime's static quantisation of an
+exported float model, QDQ format, int8 weights per output channel and int8 activations whose
+ranges are the min/max seen on calibration crops; the convolutions of the backbone and the
+deconvolution head run in int8 (VNNI on x86), the last 1x1 convs (heatmap / depth logits) and
+the soft-argmax stay float32. The file keeps the float model's metadata and adds `precision`
+'int8' and `calibration` (JSON: number of crops and the SHA-1 of their bytes, cache check);
+float exports have `precision` 'float32' (absent in older files: float32).
+
 The exporter is PyTorch's TorchScript-based `torch.onnx.export(..., dynamo=False)` (the
 torch.export-based one needs the extra `onnxscript` package and gives nothing more here); it
 needs the `onnx` package, inference only `onnxruntime` (CPU execution provider).
 """
 import copy
+import hashlib
 import io
 import json
+import logging
 import os
 import os.path as osp
 import tempfile
@@ -96,7 +106,7 @@ def onnx_metadata(network, settings, epoch=None, source=None):
             'joints_name': json.dumps(list(settings.get('joints_name') or [])),
             'epoch': '' if epoch is None else str(int(epoch)),
             'source': json.dumps(source or {}, sort_keys=True),
-            'format': EXPORT_FORMAT}
+            'precision': 'float32', 'format': EXPORT_FORMAT}
 
 
 def export_onnx(model, path, network, settings, epoch=None, source=None, opset=ONNX_OPSET):
@@ -238,13 +248,92 @@ def onnx_for_detector(model, name, path, weights_file=None):
     return OnnxDetector(path)
 
 
+FLOAT_LAYERS = ('final_layer', 'xy_layer', 'depth_layer')   # stay float32 in int8 models
+
+
+def calibration_digest(img, k=None):
+    """`{num, sha1}` of calibration crops `img (N, 3, H, W)` (and RootNet's `k (N, 1)`)."""
+    digest = hashlib.sha1(np.ascontiguousarray(img, dtype=np.float32).tobytes())
+    if k is not None:
+        digest.update(np.ascontiguousarray(k, dtype=np.float32).tobytes())
+    return {'num': int(len(img)), 'sha1': digest.hexdigest()}
+
+
+def calibration_crops(input_shape, pixel_mean, pixel_std, num=64, seed=0):
+    """Default int8 calibration crops: `num` normalised crops `(num, 3, H, W)` float32 of
+    smooth random images (8x8-pixel random colours upsampled, then the original's 0..255
+    normalisation with `pixel_mean`, `pixel_std`). Crops of real people calibrate better
+    (`calibration=` of the predictors, `--calibration` of tool/export_onnx.py)."""
+    import torch.nn.functional as F
+    from data.dataset import normalise_batch
+    g = torch.Generator().manual_seed(seed)
+    h, w = (int(v) for v in input_shape)
+    low = torch.randint(0, 256, (num, 3, max(1, h // 8), max(1, w // 8)), generator=g).float()
+    img = F.interpolate(low, size=(h, w), mode='bilinear', align_corners=False)
+    img = img.round().clamp(0, 255).to(torch.uint8)
+    return normalise_batch(img, None, pixel_mean, pixel_std).numpy()
+
+
+def quantize_onnx(float_path, path, img, k=None, batch=8):
+    """Static int8 quantisation (QDQ) of the float export `float_path` into `path` (written
+    atomically) with ranges calibrated on the normalised crops `img (N, 3, H, W)` float32 (and
+    RootNet's `k (N, 1)` mm); see the module docstring. Returns `path`."""
+    onnx = _import('onnx')
+    _import('onnxruntime')
+    quant = __import__('onnxruntime.quantization', fromlist=['quantize_static'])
+    img = np.ascontiguousarray(img, dtype=np.float32)
+    if len(img) == 0:
+        raise PoseNetError("int8 quantisation needs calibration crops; none were given")
+    proto = onnx.load(float_path)
+    meta = {p.key: p.value for p in proto.metadata_props}
+    weights = {init.name for init in proto.graph.initializer}
+    keep_float = [n.name for n in proto.graph.node if n.op_type == 'Conv' and any(
+        name in weights and any(layer in name for layer in FLOAT_LAYERS) for name in n.input)]
+
+    class Crops(quant.CalibrationDataReader):
+        def __init__(self):
+            self.starts = iter(range(0, len(img), batch))
+
+        def get_next(self):
+            start = next(self.starts, None)
+            if start is None:
+                return None
+            feeds = {'img': img[start:start + batch]}
+            if meta.get('network') == 'RootNet':
+                feeds['k'] = np.asarray(k, np.float32).reshape(-1, 1)[start:start + batch]
+            return feeds
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = osp.join(tmp, 'int8.onnx')
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            disabled = logging.root.manager.disable   # its advice to pre-process: not needed
+            logging.disable(logging.WARNING)          # (ONNX Runtime fuses the batch norms)
+            try:
+                quant.quantize_static(
+                    float_path, out, Crops(), quant_format=quant.QuantFormat.QDQ,
+                    per_channel=True, activation_type=quant.QuantType.QInt8,
+                    weight_type=quant.QuantType.QInt8,
+                    op_types_to_quantize=['Conv', 'ConvTranspose'],
+                    nodes_to_exclude=keep_float,
+                    calibrate_method=quant.CalibrationMethod.MinMax)
+            finally:
+                logging.disable(disabled)
+        proto = onnx.load(out)
+    del proto.metadata_props[:]
+    meta.update(precision='int8', calibration=json.dumps(calibration_digest(img, k),
+                                                         sort_keys=True))
+    return _save_with_metadata(onnx, proto.SerializeToString(), meta, path)
+
+
 class OnnxNetwork:
     """An exported PoseNet / RootNet run by ONNX Runtime on the CPU, called like the PyTorch
     model: `net(img)` (PoseNet) or `net(img, k)` (RootNet) with torch tensors or arrays,
     returning a float32 CPU torch tensor.
 
     Attributes from the file's metadata: `network`, `settings` (the model_settings dict),
-    `joints_name` (tuple), `epoch` (int or None), `source` (dict), `path`.
+    `joints_name` (tuple), `epoch` (int or None), `source` (dict), `precision` ('float32' or
+    'int8'), `calibration` (dict, int8), `path`.
     `threads`: ONNX Runtime's intra-op threads (None: its default, one per physical core).
     """
 
@@ -261,6 +350,8 @@ class OnnxNetwork:
         self.joints_name = tuple(json.loads(meta.get('joints_name') or '[]'))
         self.epoch = int(meta['epoch']) if meta.get('epoch') else None
         self.source = json.loads(meta.get('source') or '{}')
+        self.precision = meta.get('precision') or 'float32'
+        self.calibration = json.loads(meta.get('calibration') or '{}')
         self.input_names = [i.name for i in self.session.get_inputs()]
 
     def eval(self):

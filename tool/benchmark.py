@@ -397,6 +397,16 @@ def main(argv=None):
     parser.add_argument('--eval_entries', type=int, default=3600,
                         help='entries of the 1x evaluation (then 10x and 100x)')
     parser.add_argument('--eval_scales', type=int, nargs='+', default=[1, 10, 100])
+    parser.add_argument('--roofline', action='store_true',
+                        help='only the roofline: ONNX Runtime float32 MatMul rate, FLOPs per '
+                             'image, achieved GFLOP/s and share per CPU backend (batch 8)')
+    parser.add_argument('--matmul_n', type=int, default=2048,
+                        help='--roofline: size of the square MatMul that sets the limit')
+    parser.add_argument('--int8', action='store_true',
+                        help='only int8 vs float ONNX Runtime: images/s at --batches')
+    parser.add_argument('--photo_chain', action='store_true',
+                        help='only the CPU photo chain per stage, detector in PyTorch (before) '
+                             'and in ONNX Runtime (after), 1 and 5 people')
     parser.add_argument('--h36m_loading', action='store_true',
                         help='only time and measure loading Human3.6M (generated annotations)')
     parser.add_argument('--full', action='store_true',
@@ -405,6 +415,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.h36m_loading:
         return bench_h36m_loading(args.full, args.h36m_dir)
+    if args.roofline:
+        from tool.bench.roofline import bench_roofline
+        return bench_roofline(args)
+    if args.int8:
+        from tool.bench.int8 import bench_int8_speed
+        return bench_int8_speed(args)
+    if args.photo_chain:
+        from tool.bench.photo_chain import bench_photo_chain
+        return bench_photo_chain(args)
     if args.mupots_eval:
         return bench_mupots_eval()
     if args.pipeline:

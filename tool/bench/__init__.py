@@ -1,0 +1,1 @@
+"""Benchmark sections of tool/benchmark.py, one module per job."""
