@@ -1,54 +1,24 @@
 """The person detector through ONNX Runtime (common/nets/detector.py, backend 'onnx'): the same
 boxes (within 0.5 px) and scores (within 1e-3) as PyTorch on the same weights, at any image
 size; exported once into the user cache and exported again when the weights file changes.
-Offline there are no COCO weights: random weights, the person logit raised so that people are
-found, and a zero score threshold."""
+Offline there are no COCO weights: random weights with measured batch-norm statistics, the
+person logit raised so that people are found, and a zero score threshold
+(tool/bench/photo_chain.random_person_detector)."""
 import copy
 import os
 
-import cv2
 import numpy as np
 import pytest
 import torch
-from matplotlib import cbook
 from scipy.optimize import linear_sum_assignment
 
 from common.nets.detector import (DEFAULT_DETECTOR, PersonDetector, detector_onnx_path,
-                                  image_to_tensor, resolve_detector_backend)
+                                  resolve_detector_backend)
 from common.utils.errors import PoseNetError
 from main.onnx_backend import DETECTOR_FORMAT, OnnxDetector
+from tool.bench.photo_chain import photo, random_person_detector as random_detector
 
 SMALL = 'fasterrcnn_mobilenet_v3_large_320_fpn'
-
-
-def photo(width, height):
-    """matplotlib's grace_hopper.jpg (a real photo) resized to `width` x `height`, BGR uint8."""
-    with cbook.get_sample_data('grace_hopper.jpg') as f:
-        data = np.frombuffer(f.read(), np.uint8)
-    return cv2.resize(cv2.imdecode(data, cv2.IMREAD_COLOR), (width, height))
-
-
-def random_detector(name, seed=0, min_size=None):
-    """A detector with random weights under which boxes and scores vary from proposal to
-    proposal (the plain random init gives the same features for all of them, hence ties):
-    batch-norm statistics measured on two photos; the box head prefers 'person' (label 1), so
-    that a zero threshold keeps dozens of people. `min_size`: torchvision's resize target."""
-    torch.manual_seed(seed)
-    det = PersonDetector(name, pretrained=False, score_thresh=0.0)
-    model = det.model
-    if min_size is not None:
-        model.transform.min_size, model.transform.max_size = (min_size,), min_size * 5 // 3
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None        # cumulative average of the pass below
-        norm.train()
-    with torch.no_grad():
-        model([image_to_tensor(photo(320, 240)), image_to_tensor(photo(240, 320))])
-        for norm in norms:
-            norm.eval()
-        model.roi_heads.box_predictor.cls_score.bias[1] += 4.
-    return det
 
 
 def assert_same_people(ours, ref, matched=0.95):
