@@ -31,8 +31,8 @@ builder name), `min_size`, `max_size` (the resize), `source` (fingerprint of the
 file, cache check).
 
 int8 (`quantize_onnx`, the 'onnx-int8' backend): ONNX Runtime's static quantisation of an
-exported float model, QDQ format, int8 weights per output channel and int8 activations whose
-ranges are the min/max seen on calibration crops; the convolutions of the backbone and the
+exported float model, QDQ format, int8 weights per output channel and uint8 activations whose
+ranges are the min/max seen on calibration crops (u8 x s8: the fast kernels without VNNI); the convolutions of the backbone and the
 deconvolution head run in int8 (VNNI on x86), the last 1x1 convs (heatmap / depth logits) and
 the soft-argmax stay float32. The file keeps the float model's metadata and adds `precision`
 'int8' and `calibration` (JSON: number of crops and the SHA-1 of their bytes, cache check);
@@ -274,18 +274,24 @@ def calibration_crops(input_shape, pixel_mean, pixel_std, num=64, seed=0):
     return normalise_batch(img, None, pixel_mean, pixel_std).numpy()
 
 
-def quantize_onnx(float_path, path, img, k=None, batch=8):
+def quantize_onnx(float_path, path, img, k=None, batch=8, activations='uint8'):
     """Static int8 quantisation (QDQ) of the float export `float_path` into `path` (written
     atomically) with ranges calibrated on the normalised crops `img (N, 3, H, W)` float32 (and
-    RootNet's `k (N, 1)` mm); see the module docstring. Returns `path`."""
+    RootNet's `k (N, 1)` mm); see the module docstring. `activations`: 'uint8' (default: on
+    x86 without VNNI, e.g. AVX2, ONNX Runtime's fast kernels take u8 x s8) or 'int8'.
+    Returns `path`."""
     onnx = _import('onnx')
     _import('onnxruntime')
     quant = __import__('onnxruntime.quantization', fromlist=['quantize_static'])
+    act_type = {'int8': quant.QuantType.QInt8, 'uint8': quant.QuantType.QUInt8}[activations]
     img = np.ascontiguousarray(img, dtype=np.float32)
     if len(img) == 0:
         raise PoseNetError("int8 quantisation needs calibration crops; none were given")
     proto = onnx.load(float_path)
     meta = {p.key: p.value for p in proto.metadata_props}
+    if meta.get('network') == 'RootNet' and (k is None or len(k) != len(img)):
+        raise PoseNetError("RootNet int8 calibration needs the camera-distance factor k of "
+                           "every calibration crop")
     weights = {init.name for init in proto.graph.initializer}
     keep_float = [n.name for n in proto.graph.node if n.op_type == 'Conv' and any(
         name in weights and any(layer in name for layer in FLOAT_LAYERS) for name in n.input)]
@@ -307,12 +313,13 @@ def quantize_onnx(float_path, path, img, k=None, batch=8):
         out = osp.join(tmp, 'int8.onnx')
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            disabled = logging.root.manager.disable   # its advice to pre-process: not needed
-            logging.disable(logging.WARNING)          # (ONNX Runtime fuses the batch norms)
+            # its advice to pre-process is not needed: the export folds the batch norms
+            disabled = logging.root.manager.disable
+            logging.disable(logging.WARNING)
             try:
                 quant.quantize_static(
                     float_path, out, Crops(), quant_format=quant.QuantFormat.QDQ,
-                    per_channel=True, activation_type=quant.QuantType.QInt8,
+                    per_channel=True, activation_type=act_type,
                     weight_type=quant.QuantType.QInt8,
                     op_types_to_quantize=['Conv', 'ConvTranspose'],
                     nodes_to_exclude=keep_float,

@@ -90,6 +90,9 @@ def test_quantize_keeps_rootnet_depth_layer_float_and_needs_crops(rootnet_snapsh
     net = RootNetPredictor.from_snapshot(rootnet_snapshot, Config(), backend='onnx').model
     with pytest.raises(PoseNetError, match='needs calibration crops'):
         quantize_onnx(net.path, str(tmp_path / 'q.onnx'), np.zeros((0, 3, 64, 64)))
+    with pytest.raises(PoseNetError, match='camera-distance factor k of every calibration'):
+        quantize_onnx(net.path, str(tmp_path / 'q.onnx'), crops(4, 1).numpy())
+    assert not (tmp_path / 'q.onnx').exists()
     out = quantize_onnx(net.path, str(tmp_path / 'q.onnx'), crops(4, 1).numpy(),
                         np.full((4, 1), 5000., np.float32))
     types = {i.name: i.data_type for i in onnx.load(out).graph.initializer}

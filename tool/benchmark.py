@@ -10,6 +10,9 @@ a test).
     python tool/benchmark.py --inference_backends --resnet 18 --input 64   # quick
     python tool/benchmark.py --loading                        # only loading, old vs new path
     python tool/benchmark.py --evaluation                     # only test-set evaluation
+    python tool/benchmark.py --photo_chain     # CPU chain per stage, detector PyTorch vs ONNX
+    python tool/benchmark.py --roofline        # MatMul limit, FLOPs, share per CPU backend
+    python tool/benchmark.py --int8 --batches 1 8             # int8 vs float32 ONNX Runtime
 
 Reports training samples/s, inference images/s with and without flip test, data-loading
 samples/s per worker (crop + augmentation of a generated synthetic Human36M set), and peak

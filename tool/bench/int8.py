@@ -3,6 +3,8 @@
     python tool/benchmark.py --int8 --batches 1 8          # speed, ResNet-50 256x256
     python tool/bench/int8.py --model_dir output/quick_start/output/model_dump --epoch 6 \\
         --data_dir output/quick_start/data                  # accuracy of a trained model
+    python tool/bench/int8.py --model_dir /tmp/m --data_dir output/quick_start/data \\
+        --train_iters 60                                    # a short training first
 
 Speed (`bench_int8_speed`): images/s of PoseNet and RootNet (random weights drawn as in the
 backends table, `tool.benchmark.randomise_weights`) through the float export and its int8
@@ -54,6 +56,9 @@ def bench_int8_speed(args):
             int8 = quantize_onnx(path, osp.join(tmp, f'{network}.int8.onnx'), cal, k_cal)
             nets[network] = {'float32': OnnxNetwork(path, args.threads),
                              'int8': OnnxNetwork(int8, args.threads)}
+            if network == 'PoseNet':      # the other activation type, for the record
+                s8 = quantize_onnx(path, osp.join(tmp, 's8.onnx'), cal, activations='int8')
+                nets[network]['int8, int8 act.'] = OnnxNetwork(s8, args.threads)
     best = {}
     for _ in range(args.rounds):
         for b in args.batches:
@@ -67,11 +72,13 @@ def bench_int8_speed(args):
     print(f'int8 vs float32 ONNX Runtime on this CPU ({os.cpu_count()} cores, shared machine), '
           f'ResNet-{args.resnet} {args.input}x{args.input}, images/s, best of {args.rounds} '
           f'interleaved rounds')
-    print(f'  {"network":<9}{"batch":>6}{"float32":>10}{"int8":>10}{"speed-up":>10}')
-    for network in nets:
+    print(f'  {"network":<9}{"model":<18}{"batch":>6}{"images/s":>10}{"vs float32":>11}')
+    for network, variants in nets.items():
         for b in args.batches:
-            f, q = best[network, 'float32', b], best[network, 'int8', b]
-            print(f'  {network:<9}{b:>6}{f:10.2f}{q:10.2f}{q / f:9.2f}x')
+            for precision in variants:
+                rate = best[network, precision, b]
+                print(f'  {network:<9}{precision:<18}{b:>6}{rate:10.2f}'
+                      f'{rate / best[network, "float32", b]:10.2f}x')
     return best
 
 
@@ -129,6 +136,8 @@ def bench_int8_accuracy(model_dir, epoch, data_dir, cfg_items=(), network='PoseN
     print(f'\nint8 vs float32 on the synthetic Human36M test set ({len(db.data)} samples, '
           f'flip test), {network} snapshot {epoch} of {model_dir}')
     if network == 'PoseNet':
+        from tool.quick_start import mean_pose_baseline
+        print(f'  (mean-pose baseline: {mean_pose_baseline(data_dir)[0]:.1f} mm)')
         _, ref_cam = entries_to_cam(db.data, ref['preds'], *db.heatmap)
         ref_rel = ref_cam - ref_cam[:, db.root_idx:db.root_idx + 1]
         print(f'  {"model":<22}{"MPJPE mm":>10}{"change":>9}{"max joint diff mm":>19}'
@@ -151,14 +160,63 @@ def bench_int8_accuracy(model_dir, epoch, data_dir, cfg_items=(), network='PoseN
     return {name: {k: v for k, v in row.items() if k != 'preds'} for name, row in rows.items()}
 
 
+def short_training(data_dir, model_dir, iters=60, batch_size=16, seed=0):
+    """Train the quick start's small PoseNet (ResNet-18, 64x64, depth_dim 32, random init, lr
+    1e-3, `tool.quick_start`) for `iters` iterations on the synthetic Human36M training set of
+    `data_dir` (the quick start's full schedule takes too long on a shared 2-core machine);
+    writes `model_dir/snapshot_0.pth.tar`, returns the `--cfg` items used."""
+    from common.nets.posenet import get_pose_net
+    from common.utils.snapshot import save_snapshot
+    from data.dataset import DatasetLoader, get_transform
+    from data.Human36M.Human36M import Human36M
+    from main.config import Config
+    from main.predictor import posenet_settings
+    from tool.quick_start import QUICK, small_model_cfg
+
+    items = small_model_cfg(data_dir, tempfile.mkdtemp(), 1, lr=QUICK['lr'])
+    cfg = Config()
+    cfg.apply_overrides(items)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    db = Human36M('train', cfg)
+    loader = torch.utils.data.DataLoader(
+        DatasetLoader(db, None, True, get_transform(cfg.pixel_mean, cfg.pixel_std),
+                      input_shape=cfg.input_shape, output_shape=cfg.output_shape,
+                      depth_dim=cfg.depth_dim, bbox_3d_shape=cfg.bbox_3d_shape),
+        batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True)
+    model = get_pose_net(cfg, True, db.joint_num).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    done = 0
+    while done < iters:
+        for img, joint_img, joint_vis, have_depth in loader:
+            loss = model(img, {'coord': joint_img, 'vis': joint_vis,
+                               'have_depth': have_depth}).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            done += 1
+            if done % 10 == 0:
+                print(f'  iteration {done}/{iters}: loss {loss.item():.3f}', flush=True)
+            if done == iters:
+                break
+    settings = posenet_settings(cfg, db.joints_name, db.flip_pairs, db.skeleton)
+    save_snapshot(osp.join(model_dir, 'snapshot_0.pth.tar'), 0, model.eval(), None, settings)
+    return items
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--model_dir', required=True, help='folder of snapshot_<epoch>.pth.tar')
-    parser.add_argument('--epoch', type=int, required=True)
+    parser.add_argument('--epoch', type=int, default=0)
     parser.add_argument('--data_dir', required=True, help='the synthetic data it was trained on')
+    parser.add_argument('--train_iters', type=int, default=0,
+                        help='first train the small PoseNet this many iterations into '
+                             '--model_dir (snapshot 0; `short_training`)')
     parser.add_argument('--network', choices=['PoseNet', 'RootNet'], default='PoseNet')
     parser.add_argument('--cfg', nargs='*', default=[], metavar='KEY=VALUE')
     args = parser.parse_args(argv)
+    if args.train_iters:
+        args.cfg = short_training(args.data_dir, args.model_dir, args.train_iters) + args.cfg
     torch.set_grad_enabled(False)
     return bench_int8_accuracy(args.model_dir, args.epoch, args.data_dir, args.cfg,
                                args.network)
