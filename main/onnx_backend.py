@@ -191,8 +191,10 @@ def export_detector_onnx(model, path, name, source=None, opset=ONNX_OPSET):
 class OnnxDetector:
     """An exported torchvision detector run by ONNX Runtime on the CPU, called like the
     torchvision model: a list of RGB float images `(3, H, W)` in [0, 1] -> a list of
-    `{'boxes' (K, 4) x1 y1 x2 y2 px, 'labels' (K,), 'scores' (K,)}` torch tensors (one image
-    at a time: the graph takes one). Attributes: `name` (builder), `source` (dict), `path`."""
+    `{'boxes' (K, 4) x1 y1 x2 y2 px, 'labels' (K,), 'scores' (K,)}` torch tensors, one image
+    at a time (the graph takes one): a list gives what PyTorch gives on each image alone, not
+    what its padded batch of different sizes gives. Attributes: `name` (builder), `source`
+    (dict), `path`."""
 
     def __init__(self, path, threads=None):
         self.session = _session(path, threads)
