@@ -235,7 +235,7 @@ def test_backend_choice():
     assert resolve_backend('torch', 'a.onnx', cpu, cfg) == 'onnx'       # the file decides
     with pytest.raises(PoseNetError, match='runs on the CPU'):
         resolve_backend('onnx', 'a.pth.tar', gpu, cfg)
-    with pytest.raises(PoseNetError, match="'torch', 'onnx' or 'auto'"):
+    with pytest.raises(PoseNetError, match="'torch', 'onnx', 'onnx-int8' or 'auto'"):
         resolve_backend('tensorrt', 'a.pth.tar', cpu, cfg)
     cfg.update(amp='bf16')
     assert resolve_backend('auto', 'a.pth.tar', cpu, cfg) == 'torch'
