@@ -7,7 +7,7 @@ Its weights come through torchvision's weights API: downloaded once into
 the error says which file to fetch and where to put it (`common/nets/weights.py`).
 
 Backends (`backend=`): 'torch' (default) runs the torchvision model; 'onnx' runs the same
-weights through ONNX Runtime on the CPU (`main.onnx_backend.OnnxDetector`, about 2x faster there;
+weights through ONNX Runtime on the CPU (`main.onnx_backend.OnnxDetector`, 1.1-2.2x faster;
 boxes within 0.5 px and scores within 1e-3 of PyTorch's, docs/SPEC.md §17), exported once into
 `$XDG_CACHE_HOME/posenet-3dmppe/onnx/` (default `~/.cache`) and exported again when the weights
 file changes; 'auto': 'onnx' on the CPU when onnxruntime is installed, else 'torch'.
