@@ -211,10 +211,13 @@ def parse_args(argv=None):
     parser.add_argument('--flip_test', action='store_true',
                         help='PoseNet also runs the mirrored crops and averages (off, as the '
                              'original demo)')
-    parser.add_argument('--backend', choices=['auto', 'torch', 'onnx'], default='auto',
+    parser.add_argument('--backend', choices=['auto', 'torch', 'onnx', 'onnx-int8'],
+                        default='auto',
                         help='inference engine: auto (default: ONNX Runtime on the CPU, PyTorch '
-                             'on a GPU), torch, or onnx; ONNX exports each snapshot once to '
-                             '<snapshot>.onnx next to it (or pass an exported .onnx file)')
+                             'on a GPU; the detector too), torch, onnx, or onnx-int8 (RootNet '
+                             'and PoseNet in int8, docs/cpu_inference.md); ONNX exports each '
+                             'snapshot once to <snapshot>.onnx next to it (or pass an exported '
+                             '.onnx file)')
     video = parser.add_argument_group('videos, webcams and streams')
     video.add_argument('--detect_every', type=int, default=1, metavar='N',
                        help='run the detector (or take the file\'s boxes) every N frames; in '

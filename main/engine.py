@@ -478,7 +478,7 @@ class Tester(Base):
                          (cfg.result_dir, 'test run',
                           '; or write the results elsewhere with --cfg result_dir=...'))
         self.test_epoch = int(test_epoch)
-        self.backend = backend          # 'torch' or 'onnx' (main.predictor)
+        self.backend = backend          # 'torch', 'onnx' or 'onnx-int8' (main.predictor)
 
     def snapshot_file(self):
         """`<model_dir>/snapshot_<test_epoch>.pth.tar`; an error listing the epochs present."""
@@ -511,14 +511,14 @@ class Tester(Base):
         if not self.rootnet:
             check_joint_count(self.settings, self.joint_num, self.snapshot,
                               f'testset {self.cfg.testset}')
-        if self.backend == 'onnx':     # ONNX Runtime on the CPU (export cached by the snapshot)
+        if self.backend != 'torch':   # ONNX Runtime on the CPU (export cached by the snapshot)
             if self.rootnet:
                 self.predictor = RootNetPredictor.from_snapshot(self.snapshot, self.cfg,
-                                                                self.device, 'onnx')
+                                                                self.device, self.backend)
             else:
                 self.predictor = PoseNetPredictor.from_snapshot(
                     self.snapshot, self.cfg, self.testset, self.cfg.flip_test, self.device,
-                    'onnx')
+                    self.backend)
             self.model = self.predictor.model
             return
         model = self._build_model(False, self.joint_num)

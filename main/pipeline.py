@@ -164,9 +164,10 @@ class Pipeline:
         `~/.cache/posenet-3dmppe`) when missing. `cfg`: settings of snapshots that do not carry
         their own (copied for each network); `default_joints`: joint set of a PoseNet snapshot
         without settings (default MuCo's 21 joints, the original demo's model). Runs on
-        `cfg.device`. `backend` ('auto', 'torch', 'onnx'; see `main.predictor`): 'auto' runs both
-        networks with ONNX Runtime on the CPU (exported once, cached next to each snapshot) and
-        PyTorch on a GPU.
+        `cfg.device`. `backend` ('auto', 'torch', 'onnx', 'onnx-int8'; see `main.predictor`):
+        'auto' runs both networks with ONNX Runtime on the CPU (exported once, cached next to
+        each snapshot) and PyTorch on a GPU; the detector follows it ('onnx-int8': the float
+        ONNX detector).
         """
         from data.MuCo.MuCo import MuCo
         from main.model_store import MODELS, resolve_model
@@ -187,8 +188,10 @@ class Pipeline:
         if detector is not None:
             from common.nets.detector import PersonDetector, resolve_detector
             name, weights_path = resolve_detector(detector)
+            det_backend = 'auto' if backend == 'auto' else 'torch' if backend == 'torch' \
+                else 'onnx'     # int8 stays with the pose networks (docs/SPEC.md §17)
             det = PersonDetector(name, weights_path=weights_path, score_thresh=score_thresh,
-                                 device=cfg.device)
+                                 device=cfg.device, backend=det_backend)
         return cls(pose, root, det)
 
     def detect(self, img):

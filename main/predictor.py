@@ -21,6 +21,11 @@ Backends (`backend=` of `from_snapshot`):
   `~/.cache/posenet-3dmppe/onnx/` when that folder is read-only) and re-exported when the
   snapshot or the settings change; a `.onnx` file (tool/export_onnx.py) is used as it is,
   whatever `backend` says, with the settings stored in it.
+* 'onnx-int8': ONNX Runtime int8 on the CPU (`main.onnx_backend.quantize_onnx`: static
+  quantisation, QDQ, ranges from calibration crops: `calibration=` of `from_snapshot`, default
+  `calibration_crops`); the float export is quantised into `snapshot_24.int8.onnx` beside it
+  and redone when the snapshot, the settings or the calibration crops change. Faster, not the
+  original's numbers: docs/cpu_inference.md says by how much and when it is worth it.
 * 'auto': 'onnx' on the CPU when onnxruntime is installed and `amp` is 'none', else 'torch'.
 """
 import hashlib
@@ -38,10 +43,12 @@ from common.utils.errors import PoseNetError
 from common.utils.pose_utils import heatmap_to_cam, k_value, root_output_to_cam
 from common.utils.snapshot import load_network, load_snapshot, snapshot_settings
 from data.dataset import generate_patch_image, get_transform, normalise_batch
-from main.onnx_backend import OnnxNetwork, export_onnx, file_fingerprint, onnxruntime_available
+from main.onnx_backend import (OnnxNetwork, calibration_crops, calibration_digest, export_onnx,
+                               file_fingerprint, onnxruntime_available, quantize_onnx,
+                               user_cache_folder)
 
 AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-BACKENDS = ('torch', 'onnx', 'auto')
+BACKENDS = ('torch', 'onnx', 'onnx-int8', 'auto')
 SNAPSHOT_SUFFIXES = ('.pth.tar', '.pth', '.pt', '.tar')
 
 
@@ -151,12 +158,13 @@ def is_onnx_file(path):
 
 
 def resolve_backend(backend, path, device, cfg):
-    """'torch' or 'onnx' for the `backend` option ('torch', 'onnx', 'auto'), the model file
-    `path` (a `.onnx` file is always 'onnx'), the `device` and `cfg.amp`; one clear error for
-    a combination that cannot run."""
+    """'torch', 'onnx' or 'onnx-int8' for the `backend` option ('torch', 'onnx', 'onnx-int8',
+    'auto'), the model file `path` (a `.onnx` file is always 'onnx': the file says its
+    precision), the `device` and `cfg.amp`; one clear error for a combination that cannot
+    run."""
     if backend not in BACKENDS:
-        raise PoseNetError(f"backend {backend!r} is not an option; choose 'torch', 'onnx' or "
-                           "'auto'")
+        raise PoseNetError(f"backend {backend!r} is not an option; choose 'torch', 'onnx', "
+                           "'onnx-int8' or 'auto'")
     device = torch.device(device)
     if backend == 'auto' and not is_onnx_file(path):
         use_onnx = device.type == 'cpu' and cfg.amp == 'none' and onnxruntime_available()
@@ -169,7 +177,7 @@ def resolve_backend(backend, path, device, cfg):
     if cfg.amp != 'none':
         raise PoseNetError(f"amp={cfg.amp} is a PyTorch option; the ONNX backend computes in "
                            "float32: leave --amp out or use --backend torch")
-    return 'onnx'
+    return 'onnx-int8' if backend == 'onnx-int8' and not is_onnx_file(path) else 'onnx'
 
 
 def onnx_cache_path(snapshot, beside=True):
@@ -185,9 +193,8 @@ def onnx_cache_path(snapshot, beside=True):
             break
     if beside and os.access(folder, os.W_OK):
         return osp.join(folder, stem + '.onnx')
-    cache = os.environ.get('XDG_CACHE_HOME') or osp.join(osp.expanduser('~'), '.cache')
     digest = hashlib.sha1(osp.abspath(snapshot).encode()).hexdigest()[:12]
-    return osp.join(cache, 'posenet-3dmppe', 'onnx', f'{stem}-{digest}.onnx')
+    return osp.join(user_cache_folder(), f'{stem}-{digest}.onnx')
 
 
 def onnx_for_snapshot(path, network, settings, build_model, epoch):
@@ -213,6 +220,40 @@ def onnx_for_snapshot(path, network, settings, build_model, epoch):
     return OnnxNetwork(out)
 
 
+def int8_for_snapshot(float_net, calibration):
+    """The int8 model of a snapshot's float export `float_net` (an `OnnxNetwork` from
+    `onnx_for_snapshot`), quantised into `<export>.int8.onnx` beside it (`snapshot_24.onnx` ->
+    `snapshot_24.int8.onnx`) unless a valid one is there (same network, settings, snapshot
+    fingerprint and calibration crops). `calibration`: normalised crops `(N, 3, H, W)` for
+    PoseNet, `(crops, k (N, 1) mm)` for RootNet."""
+    img, k = calibration if isinstance(calibration, tuple) else (calibration, None)
+    img = np.asarray(img, dtype=np.float32)
+    out = float_net.path[:-len('.onnx')] + '.int8.onnx'
+    if osp.isfile(out):
+        try:
+            net = OnnxNetwork(out)
+            if (net.precision, net.network, net.source, net.settings, net.calibration) == (
+                    'int8', float_net.network, float_net.source, float_net.settings,
+                    calibration_digest(img, k)):
+                return net
+        except PoseNetError:
+            pass        # damaged: quantised anew (the name is ours: `.int8.onnx` of our export)
+    try:
+        quantize_onnx(float_net.path, out, img, k)
+    except OSError as e:
+        raise PoseNetError(f"cannot write the int8 model to {out} ({e.strerror}); free some "
+                           "space or use --backend onnx") from None
+    return OnnxNetwork(out)
+
+
+def default_calibration(cfg, network):
+    """`calibration_crops` of `cfg`'s geometry; for RootNet with k spread over 1000-10000 mm."""
+    img = calibration_crops(cfg.input_shape, cfg.pixel_mean, cfg.pixel_std)
+    if network == 'PoseNet':
+        return img
+    return img, np.linspace(1000., 10000., len(img), dtype=np.float32).reshape(-1, 1)
+
+
 def open_onnx(path, network, cfg):
     """An exported `.onnx` model of `network`; `cfg` takes the settings stored in it."""
     net = OnnxNetwork(path)
@@ -234,9 +275,10 @@ class Predictor:
     def __init__(self, model, cfg, device=None):
         self.model = model
         self.device = torch.device('cpu') if device is None else torch.device(device)
-        self.backend = 'onnx' if isinstance(model, OnnxNetwork) else 'torch'
-        if self.backend == 'onnx':
+        self.backend = 'torch'
+        if isinstance(model, OnnxNetwork):
             resolve_backend('onnx', 'the ONNX model', self.device, cfg)
+            self.backend = 'onnx-int8' if model.precision == 'int8' else 'onnx'
         self.input_shape = tuple(cfg.input_shape)
         self.output_shape = tuple(cfg.output_shape)
         self.pixel_mean, self.pixel_std = tuple(cfg.pixel_mean), tuple(cfg.pixel_std)
@@ -291,12 +333,13 @@ class PoseNetPredictor(Predictor):
 
     @classmethod
     def from_snapshot(cls, path, cfg, default_joints, flip_test=False, device=None,
-                      backend='torch'):
+                      backend='torch', calibration=None):
         """Build PoseNet from a snapshot file, or from an exported `.onnx` file; `cfg` follows
         the file's settings (see `read_snapshot`) and `default_joints` (an object with
         `joints_name`, `flip_pairs`, `skeleton`) gives the joint set of snapshots without
-        settings. `backend`: 'torch', 'onnx' or 'auto' (module docstring). The predictor's
-        `epoch`, `settings` and `backend` describe what was loaded."""
+        settings. `backend`: 'torch', 'onnx', 'onnx-int8' or 'auto' (module docstring);
+        `calibration`: int8 calibration crops `(N, 3, H, W)` normalised (None: the default).
+        The predictor's `epoch`, `settings` and `backend` describe what was loaded."""
         device = torch.device('cpu') if device is None else torch.device(device)
         backend = resolve_backend(backend, path, device, cfg)
         if is_onnx_file(path):
@@ -311,10 +354,13 @@ class PoseNetPredictor(Predictor):
             def build(dev):
                 return load_model(lambda: get_pose_net(cfg, False, len(joints_name)), path,
                                   ckpt, cfg, dev)
-            if backend == 'onnx':
+            if backend in ('onnx', 'onnx-int8'):
                 model = onnx_for_snapshot(
                     path, 'PoseNet', posenet_settings(cfg, joints_name, flip_pairs, skeleton),
                     lambda: build(torch.device('cpu')), epoch)
+                if backend == 'onnx-int8':
+                    model = int8_for_snapshot(model, default_calibration(cfg, 'PoseNet')
+                                              if calibration is None else calibration)
             else:
                 model = build(device)
         predictor = cls(model, cfg, flip_pairs if flip_test else None, device, joints_name,
@@ -357,10 +403,11 @@ class RootNetPredictor(Predictor):
     """
 
     @classmethod
-    def from_snapshot(cls, path, cfg, device=None, backend='torch'):
+    def from_snapshot(cls, path, cfg, device=None, backend='torch', calibration=None):
         """Build RootNet from a snapshot file (official `snapshot_18.pth.tar` or ours) or an
         exported `.onnx` file; `cfg` follows the file's settings (`read_snapshot`).
-        `backend`: 'torch', 'onnx' or 'auto' (module docstring)."""
+        `backend`: 'torch', 'onnx', 'onnx-int8' or 'auto' (module docstring); `calibration`:
+        int8 calibration `(crops (N, 3, H, W) normalised, k (N, 1) mm)` (None: the default)."""
         device = torch.device('cpu') if device is None else torch.device(device)
         backend = resolve_backend(backend, path, device, cfg)
         if is_onnx_file(path):
@@ -372,9 +419,12 @@ class RootNetPredictor(Predictor):
 
             def build(dev):
                 return load_model(lambda: get_root_net(cfg, False), path, ckpt, cfg, dev)
-            if backend == 'onnx':
+            if backend in ('onnx', 'onnx-int8'):
                 model = onnx_for_snapshot(path, 'RootNet', rootnet_settings(cfg),
                                           lambda: build(torch.device('cpu')), epoch)
+                if backend == 'onnx-int8':
+                    model = int8_for_snapshot(model, default_calibration(cfg, 'RootNet')
+                                              if calibration is None else calibration)
             else:
                 model = build(device)
         predictor = cls(model, cfg, device)

@@ -22,11 +22,12 @@ def parse_args(argv=None):
     parser.add_argument('--test_epoch', type=int, required=True,
                         help='epoch of output/model_dump/snapshot_<epoch>.pth.tar')
     add_run_args(parser)
-    parser.add_argument('--backend', choices=['torch', 'onnx'], default='torch',
+    parser.add_argument('--backend', choices=['torch', 'onnx', 'onnx-int8'], default='torch',
                         help="inference engine: torch (default, the original's numbers) or onnx "
                              "(ONNX Runtime on the CPU; the snapshot is exported once to "
                              "snapshot_<epoch>.onnx next to it; outputs equal within float32 "
-                             "rounding)")
+                             "rounding); onnx-int8: int8, calibrated on smooth random crops "
+                             "(docs/cpu_inference.md)")
     return parser.parse_args(argv)
 
 

@@ -70,8 +70,9 @@ class StubDetector:
     """Stands in for torchvision's detector (whose weights would be downloaded): two people."""
     boxes = np.array([[100., 30., 110., 170.], [10., 20., 60., 120.]])
 
-    def __init__(self, name, weights_path=None, score_thresh=0.5, device='cpu'):
+    def __init__(self, name, weights_path=None, score_thresh=0.5, device='cpu', backend='torch'):
         self.name, self.weights_path, self.score_thresh = name, weights_path, score_thresh
+        self.backend = backend
 
     def __call__(self, img):
         return self.boxes.copy(), np.array([0.95, 0.6])

@@ -26,7 +26,7 @@ from main.pipeline import Pipeline  # noqa: E402
 from main.predictor import (PoseNetPredictor, RootNetPredictor, onnx_cache_path,  # noqa: E402
                             posenet_settings, resolve_backend, rootnet_settings)
 from tool import export_onnx as export_tool  # noqa: E402
-from tool.benchmark import random_crops, randomise_weights  # noqa: E402
+from tool.bench.shared import random_crops, randomise_weights  # noqa: E402
 from tool.synthetic_data import generate  # noqa: E402
 
 SMALL = ['resnet_type=18', 'pretrained_backbone=False', 'input_shape=(64, 64)']
@@ -235,7 +235,7 @@ def test_backend_choice():
     assert resolve_backend('torch', 'a.onnx', cpu, cfg) == 'onnx'       # the file decides
     with pytest.raises(PoseNetError, match='runs on the CPU'):
         resolve_backend('onnx', 'a.pth.tar', gpu, cfg)
-    with pytest.raises(PoseNetError, match="'torch', 'onnx' or 'auto'"):
+    with pytest.raises(PoseNetError, match="'torch', 'onnx', 'onnx-int8' or 'auto'"):
         resolve_backend('tensorrt', 'a.pth.tar', cpu, cfg)
     cfg.update(amp='bf16')
     assert resolve_backend('auto', 'a.pth.tar', cpu, cfg) == 'torch'

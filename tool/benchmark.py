@@ -10,6 +10,9 @@ a test).
     python tool/benchmark.py --inference_backends --resnet 18 --input 64   # quick
     python tool/benchmark.py --loading                        # only loading, old vs new path
     python tool/benchmark.py --evaluation                     # only test-set evaluation
+    python tool/benchmark.py --photo_chain     # CPU chain per stage, detector PyTorch vs ONNX
+    python tool/benchmark.py --roofline        # MatMul limit, FLOPs, share per CPU backend
+    python tool/benchmark.py --int8 --batches 1 8             # int8 vs float32 ONNX Runtime
 
 Reports training samples/s, inference images/s with and without flip test, data-loading
 samples/s per worker (crop + augmentation of a generated synthetic Human36M set), and peak
@@ -91,6 +94,16 @@ def main(argv=None):
     parser.add_argument('--eval_entries', type=int, default=3600,
                         help='entries of the 1x evaluation (then 10x and 100x)')
     parser.add_argument('--eval_scales', type=int, nargs='+', default=[1, 10, 100])
+    parser.add_argument('--roofline', action='store_true',
+                        help='only the roofline: ONNX Runtime float32 MatMul rate, FLOPs per '
+                             'image, achieved GFLOP/s and share per CPU backend (batch 8)')
+    parser.add_argument('--matmul_n', type=int, default=2048,
+                        help='--roofline: size of the square MatMul that sets the limit')
+    parser.add_argument('--int8', action='store_true',
+                        help='only int8 vs float ONNX Runtime: images/s at --batches')
+    parser.add_argument('--photo_chain', action='store_true',
+                        help='only the CPU photo chain per stage, detector in PyTorch (before) '
+                             'and in ONNX Runtime (after), 1 and 5 people')
     parser.add_argument('--h36m_loading', action='store_true',
                         help='only time and measure loading Human3.6M (generated annotations)')
     parser.add_argument('--full', action='store_true',
@@ -117,6 +130,15 @@ def main(argv=None):
         return video_quality.run(args)
     if args.h36m_loading:
         return h36m_loading.run(args)
+    if args.roofline:
+        from tool.bench.roofline import bench_roofline
+        return bench_roofline(args)
+    if args.int8:
+        from tool.bench.int8 import bench_int8_speed
+        return bench_int8_speed(args)
+    if args.photo_chain:
+        from tool.bench.photo_chain import bench_photo_chain
+        return bench_photo_chain(args)
     if args.mupots_eval:
         return mupots_eval.run(args)
     if args.pipeline:

@@ -13,8 +13,14 @@ with the right geometry and joints. Snapshots written by this project carry thei
 for the official ones give `--cfg` as for testing and, for PoseNet, `--joints` (default: the
 dataset whose joint count matches the snapshot: 18 Human36M, 21 MuCo).
 After writing, the export is checked against PyTorch on random crops (`--no_check` skips it).
+
+`--int8` writes an int8 model instead (ONNX Runtime static quantisation, QDQ; see
+`main/onnx_backend.py`), calibrated on `--calibration DIR` (its images, each resized whole to
+the crop size: photos of single people work best) or, without it, on smooth random crops.
 """
 import argparse
+import os
+import tempfile
 import types
 
 import numpy as np
@@ -39,6 +45,11 @@ def parse_args(argv=None):
                              'MuPoTS, MPII or MSCOCO (default: by its joint count)')
     parser.add_argument('--no_check', action='store_true',
                         help='do not compare ONNX Runtime with PyTorch after the export')
+    parser.add_argument('--int8', action='store_true',
+                        help='write an int8 model (static quantisation, QDQ) instead of float32')
+    parser.add_argument('--calibration', metavar='DIR', default=None,
+                        help='--int8: folder of images (whole images resized to the crop size) '
+                             'for the activation ranges (default: smooth random crops)')
     parser.add_argument('--cfg', nargs='+', action='extend', default=[], metavar='KEY=VALUE',
                         help='model settings of a snapshot that stores none, e.g. --cfg '
                              'resnet_type=50 "input_shape=(256, 256)" (may be repeated)')
@@ -90,7 +101,7 @@ def check_export(predictor, out, network, seed=0, num=4):
     """Largest |ONNX Runtime - PyTorch| on `num` crops of smooth random images: of the heatmap
     coordinates (PoseNet), or `(x, y difference, relative depth difference)` (RootNet)."""
     from main.onnx_backend import OnnxNetwork
-    from tool.benchmark import random_crops
+    from tool.bench.shared import random_crops
     net = OnnxNetwork(out)
     crops = random_crops(num, seed, predictor.input_shape)
     with torch.no_grad():
@@ -103,10 +114,31 @@ def check_export(predictor, out, network, seed=0, num=4):
             float(np.abs(ref[:, 2] - got[:, 2]).max() / np.abs(ref[:, 2]).max()))
 
 
+def folder_crops(folder, cfg, limit=256):
+    """Normalised crops `(N, 3, H, W)` float32 of the images in `folder` (sorted, at most
+    `limit`), each image resized whole to `cfg.input_shape` (the original's normalisation)."""
+    import os.path as osp
+    from data.dataset import generate_patch_image, get_transform, load_image
+    if not osp.isdir(folder):
+        raise PoseNetError(f"--calibration {folder}: not a folder of images")
+    names = sorted(n for n in os.listdir(folder)
+                   if n.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))[:limit]
+    if not names:
+        raise PoseNetError(f"--calibration {folder}: no .jpg/.png/.bmp image in it")
+    transform = get_transform(cfg.pixel_mean, cfg.pixel_std)
+    crops = []
+    for name in names:
+        img = load_image(osp.join(folder, name))
+        box = np.array([0., 0., img.shape[1], img.shape[0]])
+        patch = generate_patch_image(img, box, False, 1.0, 0.0, False, cfg.input_shape)[0]
+        crops.append(transform(patch).numpy())
+    return np.stack(crops)
+
+
 def main(argv=None):
     """Export; returns the path written."""
     from main.config import Config
-    from main.onnx_backend import export_onnx, file_fingerprint
+    from main.onnx_backend import export_onnx, file_fingerprint, quantize_onnx
     from main.predictor import (PoseNetPredictor, RootNetPredictor, is_onnx_file,
                                 posenet_settings, rootnet_settings)
 
@@ -129,11 +161,26 @@ def main(argv=None):
     else:
         predictor = RootNetPredictor.from_snapshot(args.snapshot, cfg)
         settings = rootnet_settings(cfg)
-    export_onnx(predictor.model, args.out, network, settings, predictor.epoch,
-                file_fingerprint(args.snapshot))
+    if args.int8:
+        from main.predictor import default_calibration
+        calibration = default_calibration(cfg, network)
+        if args.calibration is not None:
+            img = folder_crops(args.calibration, cfg)
+            calibration = img if network == 'PoseNet' else (img, np.linspace(
+                1000., 10000., len(img), dtype=np.float32).reshape(-1, 1))
+        img, k = calibration if network == 'RootNet' else (calibration, None)
+        with tempfile.TemporaryDirectory() as tmp:
+            float_path = export_onnx(predictor.model, os.path.join(tmp, 'float.onnx'), network,
+                                     settings, predictor.epoch, file_fingerprint(args.snapshot))
+            quantize_onnx(float_path, args.out, img, k)
+    else:
+        export_onnx(predictor.model, args.out, network, settings, predictor.epoch,
+                    file_fingerprint(args.snapshot))
     joints = f", {len(settings['joints_name'])} joints" if network == 'PoseNet' else ''
+    precision = f', int8 (calibrated on {len(img)} crops)' if args.int8 else ''
     print(f"wrote {args.out}: {network}, ResNet-{cfg.resnet_type}, input "
-          f"{cfg.input_shape[0]}x{cfg.input_shape[1]}{joints}, epoch {predictor.epoch}")
+          f"{cfg.input_shape[0]}x{cfg.input_shape[1]}{joints}, epoch {predictor.epoch}"
+          f"{precision}")
     if not args.no_check:
         diff = check_export(predictor, args.out, network)
         if network == 'PoseNet':

@@ -54,7 +54,7 @@ def build_networks(resnet, input_size):
     from common.nets.rootnet import get_root_net
     from main.config import Config
     from main.predictor import PoseNetPredictor, RootNetPredictor
-    from tool.benchmark import randomise_weights
+    from tool.bench.shared import randomise_weights
     cfg = Config().update(resnet_type=resnet, pretrained_backbone=False,
                           input_shape=(input_size, input_size))
     torch.manual_seed(0)

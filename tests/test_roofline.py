@@ -1,0 +1,43 @@
+"""tool/bench/roofline.py: the MatMul model that sets the limit computes the product, FLOPs
+per image of known layers, and the table for a tiny network."""
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from tool.bench import roofline
+
+
+def test_matmul_model_computes_the_product():
+    session, b = roofline.matmul_session(64)
+    a = np.random.default_rng(3).standard_normal((64, 64)).astype(np.float32)
+    np.testing.assert_allclose(session.run(None, {'a': a})[0], a @ b, rtol=1e-4, atol=1e-4)
+    assert roofline.matmul_rate(64, repeats=1) > 0
+
+
+def test_flops_of_known_layers_per_image():
+    conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+    # 2 FLOPs per multiply-add: 8 outputs x 3 x 3 x 3 weights at 10 x 10 positions
+    assert roofline.flops_per_image(conv, torch.zeros(2, 3, 10, 10)) == 2 * 8 * 27 * 100
+    linear = torch.nn.Linear(5, 7)
+    assert roofline.flops_per_image(linear, torch.zeros(4, 5)) == 2 * 5 * 7
+    deconv = torch.nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1, bias=False)
+    # every input position multiplies its 4 channels into 2 x 4 x 4 outputs
+    assert roofline.flops_per_image(deconv, torch.zeros(1, 4, 6, 6)) == 2 * 4 * 2 * 16 * 36
+
+
+def test_table_for_a_tiny_network(capsys):
+    args = types.SimpleNamespace(resnet=18, input=32, threads=1, matmul_n=128, seconds=0.05,
+                                 rounds=1)
+    out = roofline.bench_roofline(args, batch=2)
+    printed = capsys.readouterr().out
+    assert f'float32 MatMul 128x128: {out["limit"]:.0f} GFLOP/s' in printed
+    for network in ('PoseNet', 'RootNet'):
+        for backend in ('torch eager', 'ONNX Runtime float32', 'ONNX Runtime int8'):
+            rate, gflops, share = out['rows'][network, backend]
+            assert gflops == pytest.approx(out['flops'][network] * rate / 1e9)
+            assert share == pytest.approx(gflops / out['limit'])
+            assert f'{network:<9}{backend:<22}{rate:9.2f}' in printed
+    # ResNet-18 at 32x32: the backbone alone is 1.82 GFLOP at 224x224, i.e. 0.037 at 32x32
+    assert 0.03e9 < out['flops']['RootNet'] < out['flops']['PoseNet'] < 0.5e9
