@@ -1,6 +1,7 @@
 """Demo: everyone's absolute 3D pose in a photo, photos or a video (docs/SPEC.md §9, §14).
 
-    python demo/demo.py --input photo.jpg --test_epoch 24      # detector -> RootNet -> PoseNet
+    python demo/demo.py --input photo.jpg     # detector -> RootNet -> PoseNet, models fetched
+    python demo/demo.py --input photo.jpg --test_epoch 24      # PoseNet demo/snapshot_24.pth.tar
     python demo/demo.py --input photo.jpg --snapshot output/model_dump/snapshot_24.pth.tar \\
         --bbox 139.4 102.3 222.4 241.6 --bbox 287.2 61.5 74.9 181.4    # given boxes: no detector
     python demo/demo.py --input photo.jpg --test_epoch 24 --bbox 139 102 222 241 \\
@@ -12,15 +13,17 @@
         --smooth median                           # tracked, detector every 10th frame, smoothed
     python demo/demo.py --input photos/ --test_epoch 24 --root_prior        # a folder, no RootNet
 
-Models (each is loaded only when it is needed, and a missing one is one error line saying
-where to get it):
-* PoseNet: `--snapshot PATH`, or `--test_epoch N` for `demo/snapshot_N.pth.tar` (the original's
-  MuCo 21-joint model); snapshots written by this project carry their own settings.
+Models (each is loaded only when it is needed; the official ones are fetched on first use
+into the model folder `--model_dir`, default `$POSENET_MODEL_DIR` or `~/.cache/posenet-3dmppe`,
+see docs/models.md; offline, one error line says which file to put where):
+* PoseNet: `--snapshot PATH`, or `--test_epoch N` for `demo/snapshot_N.pth.tar`, default the
+  official MuCo 21-joint snapshot; snapshots written by this project carry their own settings.
 * RootNet (people without `--root_depth`): `--rootnet PATH`, default
-  `demo/rootnet_snapshot_18.pth.tar` (the official RootNet `snapshot_18.pth.tar`, renamed).
+  `demo/rootnet_snapshot_18.pth.tar` when there, else the official RootNet `snapshot_18.pth.tar`.
   `--root_prior` uses the paper's camera-distance prior instead (a rough guess).
 * Detector (no `--bbox`, `--detections` or `--bbox_root`): `--detector NAME|PATH`, default
-  torchvision's COCO Faster R-CNN ResNet-50 FPN v2 (downloaded once into
+  torchvision's COCO Faster R-CNN ResNet-50 FPN v2 (read from the model folder when
+  tool/fetch_models.py put it there, else torchvision's download into
   `$TORCH_HOME/hub/checkpoints/`; offline, put the file there or pass its path).
 
 The camera is `--focal`/`--princpt` px, default the original's normalised camera (focal 1500,
@@ -28,14 +31,18 @@ principal point at the image centre); the outputs state which was used.
 
 Outputs in `--out` (default: this script's folder, as the original), written atomically:
 * one photo: `output_pose_2d.jpg` (skeletons on the photo), `output_pose_3d.png` (everyone in
-  camera space, mm, up is up) and `output_pose.json` (boxes, roots and their source, 2D and 3D
-  joints, joint names, camera, models);
-* a folder: the same three files per image, named `<image stem>_pose_2d.jpg`, ...;
+  camera space, mm, up is up, people numbered), `output_pose.json` (boxes, roots and their
+  source, 2D and 3D joints, joint names, camera, models) and `output_pose_3d.html` (the same
+  people in an interactive 3D page; `--no_html` leaves it out; plotly.js is written once
+  beside the pages as `plotly-<version>.min.js`);
+* a folder: the same files per image, named `<image stem>_pose_2d.jpg`, ...;
 * a video, webcam (`--input 0`) or stream URL: `<stem>_pose.mp4` (each tracked person drawn
   in their colour with their id), `<stem>_pose.jsonl` (one JSON record per frame with every
-  person's `track_id`), `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame) and
-  `<stem>_tracks.npz` (per-track arrays); written into `.<stem>_pose.partial/` and moved into
-  place when complete, so Ctrl-C never mixes old and new frames and `--resume` continues.
+  person's `track_id`), `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame, one set of axis
+  limits for the whole video), `<stem>_tracks.npz` (per-track arrays) and
+  `<stem>_pose_3d.html` (frame slider and play button); written into `.<stem>_pose.partial/`
+  and moved into place when complete, so Ctrl-C never mixes old and new frames and `--resume`
+  continues.
 A frame or image that cannot be decoded is reported and skipped; the summary counts them.
 Reading, tracking, smoothing and writing are the library's (`main/inputs.py`, `main/video.py`,
 `main/outputs.py`; docs/video.md), so Python users get the same as this command line.
@@ -52,9 +59,10 @@ from common.utils.cli import add_common_args, configure, run_cli
 from common.utils.errors import PoseNetError
 from common.utils.vis import show_image, vis_3d_multiple_skeleton
 from data.detections import read_bbox_root, read_detections, select_image
+from main import model_store
 from main.inputs import input_kind as source_kind, open_input, output_stems, prefetch
 from main.outputs import (TITLE_3D, Records, VideoWriters, check_out_dir, output_names,
-                          result_to_json, write_outputs)
+                          people_poses, result_to_json, write_outputs)
 from main.pipeline import (ROOT_GIVEN, ROOT_PRIOR, ROOT_ROOTNET, Pipeline, check_boxes,
                            check_root_depths, process_boxes)
 from main.smoothing import SMOOTHERS, Smoother
@@ -162,15 +170,21 @@ def parse_args(argv=None):
         description='3DMPPE demo: absolute 3D poses of everyone in a photo, a folder of photos '
                     'or a video (detector -> RootNet -> PoseNet).',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:14]))
+        epilog='\n'.join(__doc__.splitlines()[1:15]))
     add_common_args(parser)
     model = parser.add_mutually_exclusive_group()
     model.add_argument('--test_epoch', type=int, default=None,
                        help='PoseNet demo/snapshot_<epoch>.pth.tar (as the original)')
-    model.add_argument('--snapshot', type=str, default=None, help='PoseNet snapshot file')
-    parser.add_argument('--rootnet', type=str, default=DEFAULT_ROOTNET,
+    model.add_argument('--snapshot', type=str, default=None,
+                       help='PoseNet snapshot file (default: the official MuCo snapshot, '
+                            'fetched into the model folder on first use)')
+    parser.add_argument('--rootnet', type=str, default=None,
                         help='RootNet snapshot for people without --root_depth (default '
-                             'demo/rootnet_snapshot_18.pth.tar)')
+                             'demo/rootnet_snapshot_18.pth.tar when there, else the official '
+                             'one, fetched into the model folder on first use)')
+    parser.add_argument('--model_dir', type=str, default=None, metavar='DIR',
+                        help='folder of the fetched models (default $POSENET_MODEL_DIR, else '
+                             '~/.cache/posenet-3dmppe; docs/models.md)')
     parser.add_argument('--detector', type=str, default='fasterrcnn_resnet50_fpn_v2',
                         help='person detector when no box is given: a torchvision model name '
                              '(fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn, '
@@ -218,6 +232,10 @@ def parse_args(argv=None):
                              'and PoseNet in int8, docs/cpu_inference.md); ONNX exports each '
                              'snapshot once to <snapshot>.onnx next to it (or pass an exported '
                              '.onnx file)')
+    parser.add_argument('--html', dest='html', action='store_true', default=True,
+                        help='also write an interactive 3D page per photo or video (default)')
+    parser.add_argument('--no_html', dest='html', action='store_false',
+                        help='no interactive 3D page')
     video = parser.add_argument_group('videos, webcams and streams')
     video.add_argument('--detect_every', type=int, default=1, metavar='N',
                        help='run the detector (or take the file\'s boxes) every N frames; in '
@@ -242,20 +260,51 @@ def parse_args(argv=None):
 
 
 def posenet_path(args):
-    """PoseNet snapshot from `--snapshot`, else `demo/snapshot_<test_epoch>.pth.tar`."""
+    """PoseNet snapshot from `--snapshot`, else `demo/snapshot_<test_epoch>.pth.tar`, else the
+    official MuCo snapshot in the model folder (fetched when missing)."""
     path = args.snapshot
     if path is None:
         if args.test_epoch is None:
-            raise PoseNetError("no PoseNet: give --test_epoch N (reads demo/snapshot_N.pth.tar) "
-                               "or --snapshot PATH")
+            return model_store.fetch_model('posenet', args.model_dir,
+                                           progress=not args.no_progress)
         path = osp.join(DEMO_DIR, f'snapshot_{args.test_epoch}.pth.tar')
     if not osp.isfile(path):
         raise PoseNetError(
             f"PoseNet snapshot not found: {path}. The demo needs a MuCo-trained (21-joint) PoseNet"
             " snapshot: put the official pretrained MuCo snapshot there (snapshot_24.pth.tar, see "
-            "README 'Run on your own photo or video'), or pass --snapshot output/model_dump/"
-            "snapshot_<epoch>.pth.tar of a model you trained with trainset_3d=['MuCo']")
+            "docs/models.md; without --snapshot and --test_epoch the demo fetches it), or pass "
+            "--snapshot output/model_dump/snapshot_<epoch>.pth.tar of a model you trained with "
+            "trainset_3d=['MuCo']")
     return path
+
+
+def rootnet_path(args):
+    """RootNet snapshot from `--rootnet`, else `demo/rootnet_snapshot_18.pth.tar` when there,
+    else the official one in the model folder (fetched when missing)."""
+    if args.rootnet is not None:
+        if not osp.isfile(args.rootnet):
+            raise PoseNetError(f"RootNet snapshot not found: {args.rootnet}. People without "
+                               f"--root_depth need RootNet: {ROOTNET_HELP}; or pass --rootnet "
+                               "PATH, --root_depth, or --root_prior")
+        return args.rootnet
+    if osp.isfile(DEFAULT_ROOTNET):
+        return DEFAULT_ROOTNET
+    try:
+        return model_store.fetch_model('rootnet', args.model_dir, progress=not args.no_progress)
+    except PoseNetError as e:
+        raise PoseNetError(f"{e}; or, without RootNet, pass --root_depth or --root_prior") \
+            from None
+
+
+def detector_weights(args):
+    """The default detector's weights file when it is in the model folder (put there by
+    tool/fetch_models.py), else the `--detector` value (torchvision's weights API)."""
+    from common.nets.detector import DEFAULT_DETECTOR
+    if args.detector == DEFAULT_DETECTOR:
+        fetched = model_store.model_path('detector', args.model_dir)
+        if osp.isfile(fetched):
+            return fetched
+    return args.detector
 
 
 def check_video_args(args, kind):
@@ -277,18 +326,21 @@ def check_video_args(args, kind):
         check_smoothing(args.smooth, args.smooth_window, kind, None)
 
 
-def build_pipeline(args, cfg, source, root_depths, root_prior):
-    """The pipeline with the models this run needs (each checked before anything loads)."""
-    pose = posenet_path(args)
+def find_models(args, root_depths, root_prior):
+    """Find (or fetch) the model files this run needs, before anything loads: sets
+    `args.snapshot` and `args.rootnet` (None: RootNet not needed) to the files used."""
+    args.snapshot = posenet_path(args)
     needs_rootnet = not root_prior and args.bbox_root is None and (
         root_depths is None or any(d is None for d in root_depths))
-    if needs_rootnet and not osp.isfile(args.rootnet):
-        raise PoseNetError(f"RootNet snapshot not found: {args.rootnet}. People without "
-                           f"--root_depth need RootNet: {ROOTNET_HELP}; or pass --rootnet PATH, "
-                           "--root_depth, or --root_prior")
-    return Pipeline.from_files(cfg, pose, args.rootnet if needs_rootnet else None,
-                               args.detector if source.uses_detector else None,
-                               args.score_thresh, args.flip_test, backend=args.backend)
+    args.rootnet = rootnet_path(args) if needs_rootnet else None
+
+
+def build_pipeline(args, cfg, source):
+    """The pipeline with the model files of `find_models`."""
+    return Pipeline.from_files(cfg, args.snapshot, args.rootnet,
+                               detector_weights(args) if source.uses_detector else None,
+                               args.score_thresh, args.flip_test, backend=args.backend,
+                               model_dir=args.model_dir)
 
 
 def run_one(pipeline, img, img_path, args, source, root_depths, root_prior):
@@ -343,11 +395,14 @@ def main(argv=None):
     writers = None
     if kind in ('video', 'stream'):
         check_smoothing(args.smooth, args.smooth_window, kind, inp.count)
+    find_models(args, root_depths, root_prior)       # the settings of --resume name the files
+    if kind in ('video', 'stream'):
         writers = VideoWriters(args.out, None, video_settings(args, inp, cfg),
-                               views_3d=not args.no_views_3d, raw=args.smooth != 'none')
+                               views_3d=not args.no_views_3d, raw=args.smooth != 'none',
+                               html=args.html)
         writers.start(inp, args.resume)      # a mismatching --resume is refused here
     try:
-        pipeline = build_pipeline(args, cfg, source, root_depths, root_prior)
+        pipeline = build_pipeline(args, cfg, source)
     except BaseException:
         if writers is not None:
             writers.interrupted(None)
@@ -355,7 +410,7 @@ def main(argv=None):
     meta = {'camera_source': 'given' if args.princpt is not None or args.focal is not None
             else 'default: focal 1500 px, principal point at the image centre',
             'bbox_source': source.describe(),
-            'models': {'posenet': osp.abspath(posenet_path(args)),
+            'models': {'posenet': osp.abspath(args.snapshot),
                        'posenet_epoch': pipeline.posenet.epoch,
                        'rootnet': None if pipeline.rootnet is None else osp.abspath(args.rootnet),
                        'detector': None if pipeline.detector is None else args.detector,
@@ -382,8 +437,9 @@ def video_settings(args, inp, cfg):
                                           int(osp.getmtime(path))]
     return {'input': osp.abspath(args.input) if inp.kind == 'video' else str(args.input),
             'frames': inp.count, 'fps': inp.fps,
-            'posenet': file_id(posenet_path(args)),
-            'rootnet': osp.abspath(args.rootnet), 'detector': args.detector,
+            'posenet': file_id(args.snapshot),
+            'rootnet': None if args.rootnet is None else osp.abspath(args.rootnet),
+            'detector': args.detector,
             'bbox': args.bbox, 'detections': file_id(args.detections),
             'bbox_root': file_id(args.bbox_root), 'score_thresh': args.score_thresh,
             'category_id': args.category_id, 'root_prior': bool(args.root_prior),
@@ -396,8 +452,9 @@ def video_settings(args, inp, cfg):
 def run_photo(pipeline, img, args, source, root_depths, root_prior, meta):
     result, image_id = run_one(pipeline, img, args.input, args, source, root_depths, root_prior)
     record = result_to_json(result, args.input, img.shape, meta, image_id)
-    files = output_names(args.out)
-    vis_img = write_outputs(files, img, result, record)
+    files = output_names(args.out, html=args.html)
+    title = osp.basename(args.input)
+    vis_img = write_outputs(files, img, result, record, title)
     print('\n'.join(summary_lines(result, args.input)))
     print(f"camera: focal {result['focal'].tolist()} px, principal point "
           f"{result['princpt'].tolist()} px ({meta['camera_source']})")
@@ -405,9 +462,9 @@ def run_photo(pipeline, img, args, source, root_depths, root_prior, meta):
         print(f'wrote {path}')
     if args.show:
         show_image(vis_img, title=osp.basename(files['pose_2d']))
-        poses = np.array([p['pose_3d'] for p in result['people']], np.float64).reshape(
-            -1, len(result['joints_name']), 3)
-        vis_3d_multiple_skeleton(poses, None, result['skeleton'], title=TITLE_3D, show=True)
+        poses, labels = people_poses(result)
+        vis_3d_multiple_skeleton(poses, None, result['skeleton'],
+                                 title=TITLE_3D.format(name=title), labels=labels, show=True)
     record['files'] = files
     return record
 
@@ -434,8 +491,8 @@ def run_folder(pipeline, inp, args, source, root_prior, meta):
                 continue
             result, image_id = run_one(pipeline, img, path, args, source, None, root_prior)
             record = result_to_json(result, path, img.shape, meta, image_id)
-            names = output_names(args.out, stems[path])
-            write_outputs(names, img, result, record)
+            names = output_names(args.out, stems[path], html=args.html)
+            write_outputs(names, img, result, record, osp.basename(path))
             records.append(record)
             files[path] = names
     bar.close()
@@ -474,8 +531,8 @@ def run_video(pipeline, inp, args, source, root_prior, writers):
                   "--resume", file=sys.stderr)
             raise
     bar.close()
-    files = {k: v for k, v in writers.files.items()
-             if k != 'pose_3d_dir' or not args.no_views_3d}
+    left_out = {'pose_3d_dir': args.no_views_3d, 'html': not args.html}
+    files = {k: v for k, v in writers.files.items() if not left_out.get(k)}
     print(f"{done} frame(s) of {args.input} done, {len(skipped)} skipped"
           + (f" (frames {', '.join(map(str, skipped[:10]))})" if skipped else '')
           + f"; wrote {files['video']} and {files['jsonl']}")

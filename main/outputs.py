@@ -1,12 +1,17 @@
 """Output files of the demo and of `main.video.estimate` (docs/SPEC.md §15.5-15.8).
 
-* a photo: `<stem>_pose_2d.jpg` (skeletons drawn), `<stem>_pose_3d.png` (3D view) and
-  `<stem>_pose.json` (the record of `result_to_json`); the single-photo names are
-  `output_pose_*` as the original's;
+* a photo: `<stem>_pose_2d.jpg` (skeletons drawn), `<stem>_pose_3d.png` (3D view, people
+  numbered, titled by the photo's name), `<stem>_pose.json` (the record of `result_to_json`)
+  and `<stem>_pose_3d.html` (interactive 3D page, `common.utils.html_view`; plotly.js beside
+  it as `plotly-<version>.min.js`); the single-photo names are `output_pose_*` as the
+  original's;
 * a video or stream (`VideoWriters`): `<stem>_pose.mp4` (skeletons in each track's colour with
   its id), `<stem>_pose.jsonl` (one record per decoded frame, in frame order),
-  `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame) and `<stem>_tracks.npz` (per-track
-  arrays). They are written into `.<stem>_pose.partial/` and moved into place when the video
+  `<stem>_pose_3d/frame_<n>.png` (a 3D view per frame, people labelled by track id, one set
+  of axis limits for the whole video), `<stem>_tracks.npz` (per-track arrays) and
+  `<stem>_pose_3d.html` (interactive 3D page with a frame slider). The 3D views and the page
+  are made after the last frame from the `.jsonl` read back from disk (memory stays flat).
+  They are written into `.<stem>_pose.partial/` and moved into place when the video
   is complete, so an interrupted run never mixes its frames with an earlier result, and
   `--resume` continues it.
 
@@ -24,9 +29,10 @@ import numpy as np
 
 from common.utils.errors import PoseNetError
 from common.utils.file_io import atomic_path, write_json
-from common.utils.vis import vis_3d_multiple_skeleton, vis_keypoints
+from common.utils.html_view import write_photo_html, write_video_html
+from common.utils.vis import cube_limits, to_plot_coords, vis_3d_multiple_skeleton, vis_keypoints
 
-TITLE_3D = 'output_pose_3d (x,y,z: camera-centered. mm.)'
+TITLE_3D = '{name} (x,y,z: camera-centered. mm.)'
 CHECKPOINT_SECONDS = 2.0        # a resumable state is saved at least this often
 
 
@@ -106,15 +112,51 @@ def draw_2d(img, result):
     return vis_img
 
 
-def draw_3d(result, path=None):
-    """The 3D view of everyone (camera space, mm) written to `path`; no people: an empty one."""
+def people_poses(result):
+    """`(poses (N, J, 3) camera mm, labels)` of a result or record: each person labelled by
+    their `track_id` when they have one, else their number (1-based, in order)."""
     poses = np.array([p['pose_3d'] for p in result['people']], dtype=np.float64).reshape(
         -1, len(result['joints_name']), 3)
+    labels = [str(p['track_id']) if p.get('track_id') is not None else str(n + 1)
+              for n, p in enumerate(result['people'])]
+    return poses, labels
+
+
+def draw_3d(result, path=None, title='output_pose_3d', limits=None):
+    """The 3D view of everyone (camera space, mm) written to `path`, people numbered (track ids
+    when present), titled by `title` (the input's name); `limits`: one axis cube for all frames
+    of a video (`cube_limits`; default around these people). No people: an empty view."""
+    poses, labels = people_poses(result)
     try:
         return vis_3d_multiple_skeleton(poses, None, result['skeleton'], filename=path,
-                                        title=TITLE_3D)
+                                        title=TITLE_3D.format(name=title), labels=labels,
+                                        limits=limits)
     except OSError as e:
         raise cannot_write(path, e) from None
+
+
+def records_limits(records):
+    """`cube_limits` over every joint of every record (an iterable read once, e.g. a `.jsonl`
+    file): one set of axis limits for a whole video; memory is one record at a time."""
+    lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
+    for record in records:
+        for person in record['people']:
+            pts = to_plot_coords(np.asarray(person['pose_3d'], np.float64)).reshape(-1, 3)
+            pts = pts[np.isfinite(pts).all(axis=1)]
+            if len(pts):
+                lo, hi = np.minimum(lo, pts.min(axis=0)), np.maximum(hi, pts.max(axis=0))
+    # cube_limits needs only the extremes of the points
+    return cube_limits(np.stack((lo, hi)) if np.isfinite(lo).all() else np.zeros((0, 3)))
+
+
+def write_views_3d(jsonl_path, folder, name):
+    """The 3D view of each record of a `.jsonl` file as `folder/frame_<n>.png`, titled
+    `<name> frame <n>`, all with the limits of `records_limits` (two passes over the file:
+    the limits, then the drawing)."""
+    limits = records_limits(read_jsonl(jsonl_path))
+    for record in read_jsonl(jsonl_path):
+        draw_3d(record, osp.join(folder, f"frame_{record['frame']:06d}.png"),
+                title=f"{name} frame {record['frame']}", limits=limits)
 
 
 def write_image(path, img):
@@ -183,20 +225,30 @@ def result_to_json(result, img_path, img_shape, meta, image_id=None, frame=None,
     return record
 
 
-def output_names(out_dir, stem=None):
-    """Paths of the three outputs of one image (the original's names for a single photo)."""
+def output_names(out_dir, stem=None, html=True):
+    """Paths of the outputs of one image (the original's names for a single photo); `html`:
+    also the interactive 3D page."""
     prefix = 'output_pose' if stem is None else f'{stem}_pose'
-    return {'pose_2d': osp.join(out_dir, f'{prefix}_2d.jpg'),
-            'pose_3d': osp.join(out_dir, f'{prefix}_3d.png'),
-            'json': osp.join(out_dir, f'{prefix}.json')}
+    names = {'pose_2d': osp.join(out_dir, f'{prefix}_2d.jpg'),
+             'pose_3d': osp.join(out_dir, f'{prefix}_3d.png'),
+             'json': osp.join(out_dir, f'{prefix}.json')}
+    if html:
+        names['html'] = osp.join(out_dir, f'{prefix}_3d.html')
+    return names
 
 
-def write_outputs(paths, img, result, record):
-    """Write the 2D drawing, the 3D view and the JSON record; returns the 2D drawing."""
+def write_outputs(paths, img, result, record, title='output_pose_3d'):
+    """Write the 2D drawing, the 3D view and the JSON record, and the interactive 3D page when
+    `paths` has 'html' (`output_names`); `title`: the input's name. Returns the 2D drawing."""
     vis_img = draw_2d(img, result)
     write_image(paths['pose_2d'], vis_img)
-    draw_3d(result, paths['pose_3d'])
+    draw_3d(result, paths['pose_3d'], title=title)
     save_json(paths['json'], record)
+    if 'html' in paths:
+        try:
+            write_photo_html(paths['html'], record, title)
+        except OSError as e:
+            raise cannot_write(paths['html'], e) from None
     return vis_img
 
 
@@ -205,7 +257,8 @@ def video_names(out_dir, stem):
     return {'video': osp.join(out_dir, f'{stem}_pose.mp4'),
             'jsonl': osp.join(out_dir, f'{stem}_pose.jsonl'),
             'pose_3d_dir': osp.join(out_dir, f'{stem}_pose_3d'),
-            'tracks': osp.join(out_dir, f'{stem}_tracks.npz')}
+            'tracks': osp.join(out_dir, f'{stem}_tracks.npz'),
+            'html': osp.join(out_dir, f'{stem}_pose_3d.html')}
 
 
 # -- per-track arrays -----------------------------------------------------------------------
@@ -244,12 +297,12 @@ def write_tracks(jsonl_path, path, num_joints, final=None):
             for k in shapes:
                 arrays[f't{t}_{k}'][i] = record['frame'] if k == 'frames' else p[k]
     arrays['track_ids'] = np.array(sorted(lengths), np.int64)
-    try:
-        with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
+        try:
             with open(tmp, 'wb') as f:
                 np.savez(f, **arrays)
-    except OSError as e:
-        raise cannot_write(final or path, e) from None
+        except OSError as e:     # named here: atomic_path's own error names the temporary place
+            raise cannot_write(final or path, e) from None
     return path
 
 
@@ -273,14 +326,17 @@ class VideoWriters:
 
     `out_dir`; `stem` (None: the input's name); `meta`: the fixed fields of each record
     (`result_to_json`); `settings`: everything the results depend on (input, models, boxes,
-    camera, tracking, smoothing), compared on `--resume`; `video`, `views_3d`, `tracks`: which
-    files to write besides the `.jsonl`; `raw`: write the per-frame values beside the smoothed.
+    camera, tracking, smoothing), compared on `--resume`; `video`, `views_3d`, `tracks`, `html`:
+    which files to write besides the `.jsonl`; `raw`: write the per-frame values beside the
+    smoothed; `title`: the input's name in the 3D views and the page (None: the video's file
+    name, or the stream's stem).
     """
 
     def __init__(self, out_dir, meta, settings, stem=None, video=True, views_3d=True,
-                 tracks=True, raw=False):
+                 tracks=True, raw=False, html=True, title=None):
         self.out_dir, self.meta, self.settings, self.stem = out_dir, meta, settings, stem
         self.want_video, self.views_3d, self.want_tracks, self.raw = video, views_3d, tracks, raw
+        self.want_html, self.title = html, title
         self.writer, self.segments, self.records, self.jsonl = None, [], 0, None
         self.jsonl_bytes = 0
         self.good = {'records': 0, 'jsonl_bytes': 0, 'segments': [], 'estimator': None}
@@ -293,6 +349,9 @@ class VideoWriters:
         continue from (`resume` and an interrupted run there), else None."""
         self.kind, self.fps = inp.kind, inp.fps or 25.0
         self.stem = self.stem or inp.name
+        if self.title is None:
+            self.title = (osp.basename(str(inp.path)) if inp.kind == 'video' and inp.path
+                          else inp.name)
         self.files = video_names(self.out_dir, self.stem)
         self.partial = osp.join(self.out_dir, f'.{self.stem}_pose.partial')
         self.state_path = osp.join(self.partial, 'state.json')
@@ -369,15 +428,14 @@ class VideoWriters:
 
     # -- frames -----------------------------------------------------------------------------
     def write(self, result, estimator):
-        """Write one final frame result (drawn frame, `.jsonl` record, 3D view)."""
+        """Write one final frame result (drawn frame, `.jsonl` record); the 3D views are drawn
+        at the end (`finish`), with one set of axis limits."""
         image = result['image']
         if self.want_video:
             if self.writer is None:
                 self._open_segment(image.shape)
             self.writer.write(draw_2d(image, result))
             self.segments[-1][1] += 1
-        if self.views_3d:
-            draw_3d(result, osp.join(self.views_dir, f"frame_{result['frame']:06d}.png"))
         record = result_to_json(result, result['path'], image.shape, self.meta,
                                 image_id=result['frame'], frame=result['frame'], raw=self.raw)
         line = json.dumps(record) + '\n'
@@ -439,8 +497,9 @@ class VideoWriters:
 
     # -- end --------------------------------------------------------------------------------
     def finish(self, estimator, num_joints=None):
-        """Move the complete outputs into place (an earlier result of the same name is
-        replaced only now) and write the per-track arrays."""
+        """Write the per-track arrays, the 3D views and the page from the complete `.jsonl` and
+        move the outputs into place (an earlier result of the same name is replaced only now;
+        after `--resume` they cover the whole clip)."""
         self._save_state()
         self._close()
         if self.records == 0:
@@ -459,7 +518,16 @@ class VideoWriters:
             joints = num_joints or len(estimator.pipeline.joints_name)
             write_tracks(self.jsonl_path, done['tracks'], joints, self.files['tracks'])
         if self.views_3d:
+            write_views_3d(self.jsonl_path, self.views_dir, self.title)
             done['pose_3d_dir'] = self.views_dir
+        if self.want_html:
+            done['html'] = osp.join(self.partial, 'pose_3d.html')
+            try:
+                # plotly.js is shared by the pages of the folder: written there (kept when there)
+                write_video_html(done['html'], read_jsonl(self.jsonl_path), self.title,
+                                 js_dir=self.out_dir)
+            except OSError as e:
+                raise cannot_write(self.files['html'], e) from None
         for key, path in done.items():
             self._move(path, self.files[key])
         shutil.rmtree(self.partial, ignore_errors=True)

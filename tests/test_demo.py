@@ -173,6 +173,31 @@ def test_snapshot_with_settings_needs_no_cfg(tmp_path, photo, small_cfg):
                    '100', '30', '110', '170', '--root_depth', '3000', '--cfg', 'resnet_type=50'])
 
 
+def test_model_dir_holds_the_official_models(tmp_path, photo, snapshot, rootnet, monkeypatch):
+    from main import model_store
+    models = tmp_path / 'models'
+    models.mkdir()
+    # files already in the model folder are used as they are (here tiny stand-ins)
+    os.link(snapshot, model_store.model_path('posenet', str(models)))
+    os.link(rootnet, model_store.model_path('rootnet', str(models)))
+    monkeypatch.setattr(demo, 'DEFAULT_ROOTNET', str(tmp_path / 'no_rootnet_18.pth.tar'))
+    out = tmp_path / 'out'
+    meta = demo.main(['--input', photo, '--out', str(out), '--model_dir', str(models),
+                      '--bbox', '100', '30', '110', '170', '--no_progress', '--cfg', *SMALL_CFG])
+    assert meta['models']['posenet'] == model_store.model_path('posenet', str(models))
+    assert meta['models']['rootnet'] == model_store.model_path('rootnet', str(models))
+    assert meta['people'][0]['root_source'] == 'rootnet'
+    # the detector's weights: from the model folder once tool/fetch_models.py put them there
+    args = demo.parse_args(['--model_dir', str(models)])
+    assert demo.detector_weights(args) == 'fasterrcnn_resnet50_fpn_v2'
+    weights = model_store.model_path('detector', str(models))
+    open(weights, 'wb').close()
+    assert demo.detector_weights(args) == weights
+    other = demo.parse_args(['--model_dir', str(models), '--detector',
+                             'fasterrcnn_mobilenet_v3_large_fpn'])
+    assert demo.detector_weights(other) == 'fasterrcnn_mobilenet_v3_large_fpn'
+
+
 # -- folders and videos -----------------------------------------------------------------------------
 def test_folder_of_photos_skips_and_reports_an_undecodable_one(tmp_path, snapshot, capsys):
     folder = tmp_path / 'photos'

@@ -190,8 +190,8 @@ def test_a_failed_run_leaves_the_previous_runs_files_and_logs_its_error(data_dir
     log = (out / 'log' / 'train_logs.txt').read_text().splitlines()
     assert log[-1].endswith(f'error: Human36M dataset folder not found: {missing / "Human36M"}. '
                             'Put the dataset under the data root ' + f'({missing}; --cfg '
-                            'data_dir=... or POSENET_DATA_DIR) as described in README.md, '
-                            "section 'Datasets' (or generate a synthetic one with `python "
+                            'data_dir=... or POSENET_DATA_DIR) as described in docs/datasets.md '
+                            "(or generate a synthetic one with `python "
                             "tool/synthetic_data.py --out <data_dir>`)")
     assert any(f"data_dir = '{missing}'" in line for line in log)   # its own config
     # a fresh folder: only the log folder (with the error) stays, no empty folders

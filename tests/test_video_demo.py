@@ -15,6 +15,7 @@ import torch
 import demo.demo as demo
 from common.nets.posenet import get_pose_net
 from common.utils.errors import PoseNetError
+from common.utils.html_view import plotly_js_name
 from common.utils.snapshot import save_snapshot
 from main.config import cfg
 from main.pipeline import Pipeline
@@ -61,7 +62,8 @@ def test_real_chain_on_an_encoded_video(tmp_path, snapshot, clip_files):
                          '--smooth_window', '3', '--focal', *map(str, clip.f)))
     files = res['files']
     assert sorted(os.listdir(out)) == ['crossing_pose.jsonl', 'crossing_pose.mp4',
-                                       'crossing_pose_3d', 'crossing_tracks.npz']
+                                       'crossing_pose_3d', 'crossing_pose_3d.html',
+                                       'crossing_tracks.npz', plotly_js_name()]
     records = list(res['records'])
     assert [r['frame'] for r in records] == list(range(FRAMES))
     assert sorted(os.listdir(files['pose_3d_dir'])) == [f'frame_{i:06d}.png'
@@ -110,7 +112,8 @@ def test_interrupted_video_keeps_the_earlier_result_and_resumes(tmp_path, snapsh
     assert 'stopped after 5 complete frame(s); continue with --resume' in capsys.readouterr().err
     assert (out / 'crossing_pose.jsonl').read_text() == first     # the earlier result is intact
     assert sorted(os.listdir(out)) == ['.crossing_pose.partial', 'crossing_pose.jsonl',
-                                       'crossing_pose.mp4', 'crossing_tracks.npz']
+                                       'crossing_pose.mp4', 'crossing_pose_3d.html',
+                                       'crossing_tracks.npz', plotly_js_name()]
     with pytest.raises(PoseNetError, match='continue it with --resume'):
         demo.main(run)
     with pytest.raises(PoseNetError, match=r'other settings or another video \(detect_every'):
@@ -119,6 +122,8 @@ def test_interrupted_video_keeps_the_earlier_result_and_resumes(tmp_path, snapsh
     demo.main(run + ['--resume'])
     assert 'resuming crossing after 5 frame record(s) (frame 5 on)' in capsys.readouterr().out
     assert (out / 'crossing_pose.jsonl').read_text() == first
+    page = (out / 'crossing_pose_3d.html').read_text()     # made again for the whole clip
+    assert all(f'"name":"{i}"' in page for i in range(FRAMES)) and 'crossing.mp4' in page
     cap = cv2.VideoCapture(str(out / 'crossing_pose.mp4'))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
     cap.release()
@@ -184,13 +189,14 @@ def test_folder_names_collisions_own_outputs_and_nothing_decodable(tmp_path, sna
     res = demo.main(args(str(folder), snapshot, folder, *box))
     assert sorted(os.listdir(folder)) == [
         'person.jpg', 'person.png', 'person_jpg_pose.json', 'person_jpg_pose_2d.jpg',
-        'person_jpg_pose_3d.png', 'person_png_pose.json', 'person_png_pose_2d.jpg',
-        'person_png_pose_3d.png']
+        'person_jpg_pose_3d.html', 'person_jpg_pose_3d.png', 'person_png_pose.json',
+        'person_png_pose_2d.jpg', 'person_png_pose_3d.html', 'person_png_pose_3d.png',
+        plotly_js_name()]
     assert json.load(open(folder / 'person_png_pose.json'))['image'] == str(folder / 'person.png')
     # a second run into the same folder reads only the two photos again
     again = demo.main(args(str(folder), snapshot, folder, *box))
     assert sorted(again['files']) == [str(folder / 'person.jpg'), str(folder / 'person.png')]
-    assert len(os.listdir(folder)) == 8
+    assert len(os.listdir(folder)) == 11
 
     broken = tmp_path / 'broken'
     broken.mkdir()

@@ -17,6 +17,8 @@ import main.outputs as outputs
 from common.utils.errors import PoseNetError
 from data.joint_sets import MUCO_JOINTS, MUCO_SKELETON
 from main.inputs import ArrayInput, Frame
+from common.utils.html_view import plotly_js_name
+from common.utils.vis import cube_limits, to_plot_coords
 from main.outputs import VideoWriters, read_jsonl, track_color
 from main.tracking import box_iou
 from main.video import VideoEstimator, estimate
@@ -178,8 +180,11 @@ def test_writers_give_jsonl_tracks_and_a_drawn_video(tmp_path, clip):
     writers, _ = write_run(clip, tmp_path)        # (the 3D views: tests/test_video_demo.py)
     files = writers.files
     assert sorted(os.listdir(tmp_path)) == ['crossing_pose.jsonl', 'crossing_pose.mp4',
-                                            'crossing_tracks.npz']
+                                            'crossing_pose_3d.html', 'crossing_tracks.npz',
+                                            plotly_js_name()]
     records = list(read_jsonl(files['jsonl']))
+    page = open(files['html']).read()      # every frame on the slider, titled by the input
+    assert all(f'"name":"{i}"' in page for i in range(NUM_FRAMES)) and '"text":"frames"' in page
     assert [r['frame'] for r in records] == list(range(NUM_FRAMES))
     tracks = np.load(files['tracks'])
     assert tracks['track_ids'].tolist() == [1, 2]
@@ -200,6 +205,29 @@ def test_writers_give_jsonl_tracks_and_a_drawn_video(tmp_path, clip):
     edge = frame[y + h // 2, max(x - 1, 0):x + 2].astype(int)      # the box's left side
     color = np.array(track_color(person['track_id']))
     assert np.abs(edge - color).sum(1).min() < 120
+
+
+def test_3d_views_are_drawn_at_the_end_with_one_set_of_limits(tmp_path, clip, monkeypatch):
+    drawn = []
+
+    def fake_3d(kpt_3d, vis, lines, filename=None, title=None, labels=None, limits=None, **kw):
+        drawn.append((np.asarray(kpt_3d), filename, title, labels, limits))
+        return filename
+
+    monkeypatch.setattr(outputs, 'vis_3d_multiple_skeleton', fake_3d)
+    writers, _ = write_run(clip, tmp_path, views_3d=True)
+    records = list(read_jsonl(writers.files['jsonl']))
+    assert [d[1] for d in drawn] == [str(tmp_path / '.crossing_pose.partial' / 'pose_3d' /
+                                         f'frame_{i:06d}.png') for i in range(NUM_FRAMES)]
+    everyone = np.concatenate([to_plot_coords(p['pose_3d']) for r in records
+                               for p in r['people']])
+    centre, half = cube_limits(everyone)
+    for (poses, _, title, labels, limits), record in zip(drawn, records):
+        assert title == f"frames frame {record['frame']} (x,y,z: camera-centered. mm.)"
+        assert labels == [str(p['track_id']) for p in record['people']]
+        np.testing.assert_array_equal(poses, [p['pose_3d'] for p in record['people']])
+        np.testing.assert_allclose(limits[0], centre)       # the same cube in every frame
+        assert limits[1] == pytest.approx(half)
 
 
 def test_interrupted_run_keeps_the_earlier_result_and_resumes_to_the_same_files(tmp_path,
@@ -290,7 +318,8 @@ def test_ctrl_c_ends_a_stream_with_its_outputs_complete(tmp_path, clip):
         for _ in estimate(Stream(clip_.images), pipeline, focal=clip_.f, princpt=clip_.c,
                           smooth='oneeuro', writers=writers):
             pass
-    assert sorted(os.listdir(tmp_path)) == ['webcam0_pose.jsonl', 'webcam0_pose.mp4',
+    assert sorted(os.listdir(tmp_path)) == [plotly_js_name(), 'webcam0_pose.jsonl',
+                                            'webcam0_pose.mp4', 'webcam0_pose_3d.html',
                                             'webcam0_tracks.npz']
     assert [r['frame'] for r in read_jsonl(tmp_path / 'webcam0_pose.jsonl')] == list(range(12))
     with pytest.raises(PoseNetError, match='--smooth median needs future frames; a webcam or '

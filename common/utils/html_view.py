@@ -163,10 +163,10 @@ def _joint_set(record):
                            "(the demo's JSON record)") from None
 
 
-def write_photo_html(path, record, title, embed=False):
+def write_photo_html(path, record, title, embed=False, js_dir=None):
     """One page with the people of one photo (`record`: the demo's JSON record); returns
-    `path`."""
-    return _write_page(path, photo_figure(record, title), embed)
+    `path`. `js_dir`: where plotly.js goes (default beside the page; see `_write_page`)."""
+    return _write_page(path, photo_figure(record, title), embed, js_dir)
 
 
 def photo_figure(record, title):
@@ -181,12 +181,13 @@ def photo_figure(record, title):
     return go.Figure(data=data, layout=_layout(title, centre, half))
 
 
-def write_video_html(path, records, title, embed=False, fps=10, max_frames=MAX_VIDEO_FRAMES):
+def write_video_html(path, records, title, embed=False, fps=10, max_frames=MAX_VIDEO_FRAMES,
+                     js_dir=None):
     """One page with a frame slider and a play button over the frame `records` (an iterable of
     the demo's .jsonl records, read once: only the poses are kept); tracks keep their colour and
     all frames share one set of axis limits. More than `max_frames` frames: every k-th frame
-    (said in the title). Returns `path`."""
-    return _write_page(path, video_figure(records, title, fps, max_frames), embed)
+    (said in the title). `js_dir`: see `_write_page`. Returns `path`."""
+    return _write_page(path, video_figure(records, title, fps, max_frames), embed, js_dir)
 
 
 def video_figure(records, title, fps=10, max_frames=MAX_VIDEO_FRAMES):
@@ -249,12 +250,14 @@ def write_plotly_js(folder):
     return js_path
 
 
-def _write_page(path, fig, embed):
-    folder = osp.dirname(osp.abspath(path))
+def _write_page(path, fig, embed, js_dir=None):
+    """Write the page; plotly.js is written into `js_dir` (default: the page's folder) and
+    named by file name only, so `js_dir` is the folder the page ends up in (a page made in a
+    temporary folder and moved into place afterwards)."""
     if embed:
         script = True
     else:
-        script = osp.basename(write_plotly_js(folder))
+        script = osp.basename(write_plotly_js(js_dir or osp.dirname(osp.abspath(path))))
     html = fig.to_html(include_plotlyjs=script, full_html=True, include_mathjax=False,
                        config=dict(displaylogo=False, responsive=True))
     write_text(path, html)
