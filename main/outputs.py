@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from common.utils.errors import PoseNetError
-from common.utils.file_io import atomic_path, write_json
+from common.utils.file_io import atomic_path, write_error, write_json
 from common.utils.html_view import write_photo_html, write_video_html
 from common.utils.vis import cube_limits, to_plot_coords, vis_3d_multiple_skeleton, vis_keypoints
 
@@ -37,20 +37,6 @@ CHECKPOINT_SECONDS = 2.0        # a resumable state is saved at least this often
 
 
 # -- failures and the output folder ---------------------------------------------------------
-def cannot_write(path, error):
-    """The one-line error of a failed write of `path` (an OSError or a message)."""
-    reason = error.strerror or str(error) if isinstance(error, OSError) else str(error)
-    folder = osp.dirname(osp.abspath(path))
-    while folder and not osp.isdir(folder):
-        folder = osp.dirname(folder)
-    try:
-        free = shutil.disk_usage(folder).free
-        note = f' ({free / 2 ** 20:.0f} MiB free)'
-    except OSError:
-        note = ''
-    return PoseNetError(f"cannot write {path}: {reason}{note}")
-
-
 def check_out_dir(out_dir):
     """Create the output folder if needed and check that files can be written into it, before
     any model loads: an existing file, a path under a file or a read-only folder is an error."""
@@ -132,7 +118,7 @@ def draw_3d(result, path=None, title='output_pose_3d', limits=None):
                                         title=TITLE_3D.format(name=title), labels=labels,
                                         limits=limits)
     except OSError as e:
-        raise cannot_write(path, e) from None
+        raise write_error(path, e) from None
 
 
 def records_limits(records):
@@ -169,7 +155,7 @@ def write_image(path, img):
             with open(tmp, 'wb') as f:
                 f.write(buf.tobytes())
     except OSError as e:
-        raise cannot_write(path, e) from None
+        raise write_error(path, e) from None
     return path
 
 
@@ -178,7 +164,7 @@ def save_json(path, obj):
     try:
         write_json(path, obj)
     except OSError as e:
-        raise cannot_write(path, e) from None
+        raise write_error(path, e) from None
     return path
 
 
@@ -248,7 +234,7 @@ def write_outputs(paths, img, result, record, title='output_pose_3d'):
         try:
             write_photo_html(paths['html'], record, title)
         except OSError as e:
-            raise cannot_write(paths['html'], e) from None
+            raise write_error(paths['html'], e) from None
     return vis_img
 
 
@@ -302,7 +288,7 @@ def write_tracks(jsonl_path, path, num_joints, final=None):
             with open(tmp, 'wb') as f:
                 np.savez(f, **arrays)
         except OSError as e:     # named here: atomic_path's own error names the temporary place
-            raise cannot_write(final or path, e) from None
+            raise write_error(final or path, e) from None
     return path
 
 
@@ -378,7 +364,7 @@ class VideoWriters:
                 self.good = {k: state[k] for k in self.good}
             self.jsonl = open(self.jsonl_path, 'a')
         except OSError as e:
-            raise cannot_write(self.partial, e) from None
+            raise write_error(self.partial, e) from None
         self.resume_state = None if state is None else state['estimator']
         return self.resume_state
 
@@ -401,7 +387,7 @@ class VideoWriters:
             with open(self.jsonl_path, 'a') as f:    # drop records after the saved state
                 f.truncate(self.jsonl_bytes)
         except OSError as e:
-            raise cannot_write(self.jsonl_path, e) from None
+            raise write_error(self.jsonl_path, e) from None
         for name, frames in self.segments:
             if frames == 0:
                 continue
@@ -423,7 +409,7 @@ class VideoWriters:
             try:
                 self.jsonl.flush()
             except OSError as e:
-                raise cannot_write(self.files['jsonl'], e) from None
+                raise write_error(self.files['jsonl'], e) from None
         save_json(self.state_path, {'settings': self.settings, **self.good})
 
     # -- frames -----------------------------------------------------------------------------
@@ -442,7 +428,7 @@ class VideoWriters:
         try:
             self.jsonl.write(line)
         except OSError as e:
-            raise cannot_write(self.files['jsonl'], e) from None
+            raise write_error(self.files['jsonl'], e) from None
         self.records += 1
         self.jsonl_bytes += len(line.encode())
         if result['frame'] == estimator.next_frame - 1:   # all frames given out are written
@@ -461,7 +447,7 @@ class VideoWriters:
         self.writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), self.fps,
                                       (shape[1], shape[0]))
         if not self.writer.isOpened():
-            raise cannot_write(self.files['video'], 'no mp4v encoder in this OpenCV, or the '
+            raise write_error(self.files['video'], 'no mp4v encoder in this OpenCV, or the '
                                                     'folder is not writable')
         self.segments.append([name, 0])
 
@@ -512,7 +498,7 @@ class VideoWriters:
             self._join_segments(done['video'])
             # OpenCV's writer reports no error: a video it could not write is empty or absent
             if not osp.isfile(done['video']) or osp.getsize(done['video']) == 0:
-                raise cannot_write(self.files['video'], 'the video encoder wrote nothing')
+                raise write_error(self.files['video'], 'the video encoder wrote nothing')
         if self.want_tracks:
             done['tracks'] = osp.join(self.partial, 'tracks.npz')
             joints = num_joints or len(estimator.pipeline.joints_name)
@@ -527,7 +513,7 @@ class VideoWriters:
                 write_video_html(done['html'], read_jsonl(self.jsonl_path), self.title,
                                  js_dir=self.out_dir)
             except OSError as e:
-                raise cannot_write(self.files['html'], e) from None
+                raise write_error(self.files['html'], e) from None
         for key, path in done.items():
             self._move(path, self.files[key])
         shutil.rmtree(self.partial, ignore_errors=True)
@@ -564,4 +550,4 @@ class VideoWriters:
             else:
                 os.replace(src, dst)
         except OSError as e:
-            raise cannot_write(dst, e) from None
+            raise write_error(dst, e) from None
