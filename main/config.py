@@ -122,8 +122,8 @@ RULES = {
     'trainset_2d': (lambda v: _seq(v, None, _name), "a list of dataset names, e.g. ['MPII'] or []"),
 }
 
-# network -> its training schedule (docs/SPEC.md §8, §13), used where lr_dec_epoch / end_epoch are not
-# given, and the sub-folder of output_dir its runs use (PoseNet: output_dir itself)
+# network -> its training schedule (docs/SPEC.md §8, §13), used where lr_dec_epoch / end_epoch
+# are not given, and the sub-folder of output_dir its runs use (PoseNet: output_dir itself)
 NETWORKS = {'PoseNet': {'lr_dec_epoch': [17, 21], 'end_epoch': 25, 'folder': ''},
             'RootNet': {'lr_dec_epoch': [17], 'end_epoch': 20, 'folder': 'rootnet'}}
 

@@ -32,11 +32,12 @@ file, cache check).
 
 int8 (`quantize_onnx`, the 'onnx-int8' backend): ONNX Runtime's static quantisation of an
 exported float model, QDQ format, int8 weights per output channel and uint8 activations whose
-ranges are the min/max seen on calibration crops (u8 x s8: the fast kernels without VNNI); the convolutions of the backbone and the
-deconvolution head run in int8 (VNNI on x86), the last 1x1 convs (heatmap / depth logits) and
-the soft-argmax stay float32. The file keeps the float model's metadata and adds `precision`
-'int8' and `calibration` (JSON: number of crops and the SHA-1 of their bytes, cache check);
-float exports have `precision` 'float32' (absent in older files: float32).
+ranges are the min/max seen on calibration crops (u8 x s8: the fast kernels without VNNI); the
+convolutions of the backbone and the deconvolution head run in int8 (VNNI on x86), the last 1x1
+convs (heatmap / depth logits) and the soft-argmax stay float32. The file keeps the float
+model's metadata and adds `precision` 'int8' and `calibration` (JSON: number of crops and the
+SHA-1 of their bytes, cache check); float exports have `precision` 'float32' (absent in older
+files: float32).
 
 The exporter is PyTorch's TorchScript-based `torch.onnx.export(..., dynamo=False)` (the
 torch.export-based one needs the extra `onnxscript` package and gives nothing more here); it

@@ -181,8 +181,9 @@ def write_json(path, obj, **kwargs):
 
     numpy arrays and scalars may appear anywhere in `obj`; they are written as their `.tolist()`
     would be (float64 values exactly, as shortest round-trip decimals; float32 / float16 arrays
-    as the shortest decimals of their own precision). Without keyword arguments the fast encoder (orjson) writes compact JSON that parses
-    to the same objects as `json.dump` would; whatever it would write differently goes through
+    as the shortest decimals of their own precision). Without keyword arguments the fast
+    encoder (orjson) writes compact JSON that parses to the same objects as `json.dump`
+    would; whatever it would write differently goes through
     `json.dump`, as does every call with keyword arguments (`indent`, `separators`, ...).
     """
     with atomic_path(path) as tmp:

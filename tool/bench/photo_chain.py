@@ -5,7 +5,8 @@ Before: the torchvision detector in PyTorch, RootNet and PoseNet in ONNX Runtime
 backend's choice on the CPU until then); after: the detector in ONNX Runtime too. Same random
 weights in both (`random_person_detector`; offline there are no COCO weights; the cost is the
 same: RPN and box head always handle their full proposal counts), ResNet-`args.resnet` RootNet
-and PoseNet at `args.input` px, a real photo (matplotlib's grace_hopper.jpg) resized to 640x480, 1 and 5
+and PoseNet at `args.input` px, a real photo (matplotlib's grace_hopper.jpg) resized to
+640x480, 1 and 5
 people given as boxes. Each figure is the best of `args.iters` calls, the variants interleaved
 (the machine may be shared: ratios of interleaved runs are what counts).
 """
