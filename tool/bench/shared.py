@@ -47,15 +47,11 @@ def best_time(fn, repeat):
 
 def random_crops(n, seed, input_shape):
     """Normalised crops (the original's 0..255 normalisation) of smooth random images, float32
-    `(n, 3, H, W)`: 8x8-pixel random colours upsampled, so closer to photos than pixel noise."""
-    import torch.nn.functional as F
-    from data.dataset import normalise_batch
-    g = torch.Generator().manual_seed(seed)
-    h, w = input_shape
-    low = torch.randint(0, 256, (n, 3, max(1, h // 8), max(1, w // 8)), generator=g).float()
-    img = F.interpolate(low, size=(h, w), mode='bilinear', align_corners=False)
-    img = img.round().clamp(0, 255).to(torch.uint8)
-    return normalise_batch(img, None, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    tensor `(n, 3, H, W)`: the int8 backend's default calibration crops
+    (`main.onnx_backend.calibration_crops`) with the original's pixel mean and std."""
+    from main.onnx_backend import calibration_crops
+    return torch.from_numpy(calibration_crops(input_shape, (0.485, 0.456, 0.406),
+                                              (0.229, 0.224, 0.225), num=n, seed=seed))
 
 
 def randomise_weights(model, seed, input_shape, k=None, logit_std=3.0):
