@@ -150,21 +150,9 @@ def write_image(path, img):
     ok, buf = cv2.imencode(osp.splitext(path)[1] or '.jpg', img)
     if not ok:
         raise PoseNetError(f"cannot encode image for {path}")
-    try:
-        with atomic_path(path) as tmp:
-            with open(tmp, 'wb') as f:
-                f.write(buf.tobytes())
-    except OSError as e:
-        raise write_error(path, e) from None
-    return path
-
-
-def save_json(path, obj):
-    """`write_json` with a failure as one line."""
-    try:
-        write_json(path, obj)
-    except OSError as e:
-        raise write_error(path, e) from None
+    with atomic_path(path) as tmp:      # a failed write is atomic_path's one-line error
+        with open(tmp, 'wb') as f:
+            f.write(buf.tobytes())
     return path
 
 
@@ -229,7 +217,7 @@ def write_outputs(paths, img, result, record, title='output_pose_3d'):
     vis_img = draw_2d(img, result)
     write_image(paths['pose_2d'], vis_img)
     draw_3d(result, paths['pose_3d'], title=title)
-    save_json(paths['json'], record)
+    write_json(paths['json'], record)
     if 'html' in paths:
         try:
             write_photo_html(paths['html'], record, title)
@@ -410,7 +398,7 @@ class VideoWriters:
                 self.jsonl.flush()
             except OSError as e:
                 raise write_error(self.files['jsonl'], e) from None
-        save_json(self.state_path, {'settings': self.settings, **self.good})
+        write_json(self.state_path, {'settings': self.settings, **self.good})
 
     # -- frames -----------------------------------------------------------------------------
     def write(self, result, estimator):
