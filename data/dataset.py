@@ -1,4 +1,4 @@
-"""Person crops, augmentation and training targets (docs/SPEC.md §5).
+"""Training augmentation, targets and the torch datasets of crops (docs/SPEC.md §5).
 
 One sample = one entry of a dataset object (`db.data[i]`: `img_path`, processed `bbox`
 `[x, y, w, h]` px, `joint_img` `(J, 3)` `[x_px, y_px, z_rel_mm]`, `joint_vis` `(J, 1)`).
@@ -15,7 +15,9 @@ patch values are integers 0..255 either way; the same float32 multiply, clip, su
 divide follow). That is 4x less data per sample between worker and trainer and no float work
 in the worker.
 
-The module-level helpers keep the original release's names; `DatasetLoader.__getitem__` looks
+The crop itself (image reading, the affine, the normalisation) is `common/utils/crop.py`, shared
+with inference; this module adds the random augmentation and the targets. The module-level
+helpers keep the original release's names; `DatasetLoader.__getitem__` looks
 them up as module attributes at call time, so tests and user code can replace them.
 All randomness comes from `np.random` (seed it with `np.random.seed` for repeatable samples;
 PyTorch seeds it per data-loader worker). Shapes and sizes (`input_shape`, `output_shape`,
@@ -23,13 +25,13 @@ PyTorch seeds it per data-loader worker). Shapes and sizes (`input_shape`, `outp
 """
 import math
 
-import cv2
 import numpy as np
 import torch
-import torchvision.transforms as transforms
 from torch.utils.data import Dataset
 
-from common.utils.errors import PoseNetError
+from common.utils.crop import crop_patch, load_image, trans_points2d
+# the original's affine helpers lived here: still importable from here (docs/SPEC.md §5)
+from common.utils.crop import gen_trans_from_patch_cv, trans_point2d  # noqa: F401
 from common.utils.pose_utils import k_value, swap_flip_pairs, transform_joint_to_other_db
 
 # augmentation strengths of the original release
@@ -47,53 +49,6 @@ NO_AUGMENTATION = (1.0, 0.0, False, [1.0, 1.0, 1.0], False)
 
 # `DatasetLoader(transform=RAW_UINT8)`: uint8 crops, colour scale and normalisation on the device
 RAW_UINT8 = 'uint8'
-
-
-# -- image input ------------------------------------------------------------------------------
-def load_image(path):
-    """Read an image as BGR uint8 `(H, W, 3)`, ignoring EXIF orientation (as the original).
-
-    Raises PoseNetError naming the path when the file is missing or not a readable image.
-    """
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if not isinstance(img, np.ndarray):
-        raise PoseNetError(f"cannot read image '{path}': the file is missing or is not an image "
-                           "OpenCV can decode; check that the dataset under cfg.data_dir is "
-                           "complete (re-extract or regenerate it)")
-    return img
-
-
-def get_transform(pixel_mean, pixel_std):
-    """The original's input transform: `Compose([ToTensor(), Normalize(mean, std)])`.
-
-    **compat**: the patch is float32 in [0, 255], which `ToTensor` does not divide by 255, so the
-    result is `(v - mean) / std` on 0..255 values with the 0..1 ImageNet mean/std (RGB,
-    `cfg.pixel_mean`, `cfg.pixel_std`). The original's pretrained snapshots expect exactly this
-    input. Output: float32 tensor `(3, H_in, W_in)`.
-    """
-    return transforms.Compose([
-        transforms.ToTensor(),
-        transforms.Normalize(mean=pixel_mean, std=pixel_std),
-    ])
-
-
-def normalise_batch(img, color_scale, pixel_mean, pixel_std):
-    """Network input from raw uint8 crops, on their device: float32 `(N, 3, H, W)` (or
-    `(3, H, W)`) equal bit for bit to `apply_color_scale` + `get_transform` of the same patches.
-
-    `img`: uint8 RGB `(N, 3, H, W)` or `(3, H, W)` tensor; `color_scale`: `(N, 3)` / `(3,)`
-    factors or None (= 1); `pixel_mean`, `pixel_std`: 3 numbers each. The steps are the
-    original's, each a separate correctly rounded float32 operation: `v * scale`, clip to
-    [0, 255], `- mean`, `/ std` (compat: 0..255 values with the 0..1 ImageNet mean/std).
-    """
-    x = img.to(torch.float32) if img.dtype != torch.float32 else img.clone()
-    shape = (-1, 3, 1, 1) if x.dim() == 4 else (3, 1, 1)
-    if color_scale is not None:
-        scale = torch.as_tensor(color_scale).to(device=x.device, dtype=torch.float32)
-        x = x.mul_(scale.reshape(shape)).clamp_(0, 255)
-    mean = torch.as_tensor(pixel_mean, dtype=torch.float32, device=x.device).reshape(shape[-3:])
-    std = torch.as_tensor(pixel_std, dtype=torch.float32, device=x.device).reshape(shape[-3:])
-    return x.sub_(mean).div_(std)
 
 
 # -- augmentation parameters ------------------------------------------------------------------
@@ -116,59 +71,7 @@ def get_aug_config():
     return scale, rot, do_flip, color_scale, do_occlusion
 
 
-# -- affine crop transform --------------------------------------------------------------------
-def rotate_2d(pt_2d, rot_rad):
-    """Rotate a 2D vector by `rot_rad` radians: `x' = x cos - y sin`, `y' = x sin + y cos`.
-
-    In image axes (x right, y down) a positive angle turns the vector clockwise on screen.
-    Returns float32 `(2,)`.
-    """
-    x, y = float(pt_2d[0]), float(pt_2d[1])
-    sn, cs = np.sin(rot_rad), np.cos(rot_rad)
-    return np.array([x * cs - y * sn, x * sn + y * cs], dtype=np.float32)
-
-
-def gen_trans_from_patch_cv(c_x, c_y, src_width, src_height, dst_width, dst_height, scale, rot,
-                            inv=False):
-    """2x3 affine (float64) from an image box to a patch (or back with `inv=True`).
-
-    The box is centred at `(c_x, c_y)` px, `src_width x src_height` px, enlarged by `scale` and
-    rotated by `rot` degrees (see `rotate_2d`); it maps onto the whole `dst_width x dst_height`
-    patch, centre onto centre (`dst/2`). Built, like the original, from three float32 point
-    pairs: centre, centre + half-height down vector, centre + half-width right vector.
-    """
-    src_w = src_width * scale
-    src_h = src_height * scale
-    rot_rad = np.pi * rot / 180
-    src_center = np.array([c_x, c_y], dtype=np.float32)
-    src_down = rotate_2d(np.array([0, src_h * 0.5], dtype=np.float32), rot_rad)
-    src_right = rotate_2d(np.array([src_w * 0.5, 0], dtype=np.float32), rot_rad)
-
-    dst_center = np.array([dst_width * 0.5, dst_height * 0.5], dtype=np.float32)
-    dst_down = np.array([0, dst_height * 0.5], dtype=np.float32)
-    dst_right = np.array([dst_width * 0.5, 0], dtype=np.float32)
-
-    src = np.stack([src_center, src_center + src_down, src_center + src_right]).astype(np.float32)
-    dst = np.stack([dst_center, dst_center + dst_down, dst_center + dst_right]).astype(np.float32)
-    if inv:
-        return cv2.getAffineTransform(dst, src)
-    return cv2.getAffineTransform(src, dst)
-
-
-def trans_point2d(pt_2d, trans):
-    """Apply a 2x3 affine to one point `(x, y)`; returns float64 `(2,)`."""
-    src_pt = np.array([pt_2d[0], pt_2d[1], 1.], dtype=np.float64)
-    return np.asarray(trans, dtype=np.float64) @ src_pt
-
-
-def trans_points2d(pts_2d, trans):
-    """Vectorised `trans_point2d`: points `(N, 2)` -> float64 `(N, 2)`."""
-    pts = np.asarray(pts_2d, dtype=np.float64).reshape(-1, 2)
-    trans = np.asarray(trans, dtype=np.float64)
-    return pts @ trans[:, :2].T + trans[:, 2]
-
-
-# -- crop ---------------------------------------------------------------------------------------
+# -- augmented crop ---------------------------------------------------------------------------
 def occlusion_rect(bbox, img_height, img_width, max_tries=OCCLUSION_MAX_TRIES):
     """Where `add_synthetic_occlusion` paints: the original's random placement loop.
 
@@ -209,52 +112,22 @@ def add_synthetic_occlusion(img, bbox, max_tries=OCCLUSION_MAX_TRIES):
     return rect
 
 
-def crop_trans(bbox, img_width, do_flip, scale, rot, input_shape):
-    """The 2x3 (float64) image-to-patch affine of a crop (`generate_patch_image`'s): the box
-    `[x, y, w, h]` px, its centre mirrored to `img_width - c_x - 1` when `do_flip` (then the
-    affine is that of the flipped image), enlarged by `scale`, rotated by `rot` degrees, onto
-    the patch `input_shape` `(H_in, W_in)`."""
-    bx, by, bw, bh = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(-1)[:4])
-    c_x = bx + 0.5 * bw
-    c_y = by + 0.5 * bh
-    if do_flip:
-        c_x = img_width - c_x - 1
-    return gen_trans_from_patch_cv(c_x, c_y, bw, bh, int(input_shape[1]), int(input_shape[0]),
-                                   scale, rot, inv=False)
-
-
 def generate_patch_image(cvimg, bbox, do_flip, scale, rot, do_occlusion, input_shape, *,
                          as_uint8=False, copy=True):
-    """Crop the box out of a BGR image into a network input patch.
+    """The original's training crop: synthetic occlusion, then `common.utils.crop.crop_patch`.
 
     `cvimg`: BGR uint8 `(H, W, 3)` (not modified); `bbox`: processed `[x, y, w, h]` px;
     `scale`, `rot` (degrees), `do_flip`, `do_occlusion`: augmentation (see `get_aug_config`);
     `input_shape`: patch `(H_in, W_in)` (the original read it from its global config).
-    Occlusion is painted first (in image coordinates), then a flip mirrors the image and moves the
-    box centre to `W - cx - 1`; the affine of `gen_trans_from_patch_cv` is applied with bilinear
-    interpolation (outside the image: black).
-    Returns `(patch, trans)`: RGB float32 `(H_in, W_in, 3)` with values in [0, 255], and the
-    2x3 (float64) image-to-patch transform (of the flipped image when `do_flip`).
-    `as_uint8=True`: the patch is the same RGB values as uint8 (a view, not converted);
-    `copy=False`: `cvimg` may be painted over by the occlusion (a caller that owns the image
-    saves a full-image copy).
+    Occlusion is painted first (in image coordinates), then the flip and the affine.
+    Returns `(patch, trans)` as `crop_patch`: RGB float32 `(H_in, W_in, 3)` in [0, 255] (uint8
+    view with `as_uint8=True`) and the 2x3 image-to-patch transform. `copy=False`: `cvimg` may
+    be painted over by the occlusion (a caller that owns the image saves a full-image copy).
     """
-    in_h, in_w = int(input_shape[0]), int(input_shape[1])
-    # only the occlusion writes into the image (the flip makes a new one)
-    img = cvimg.copy() if do_occlusion and copy else cvimg
-    img_width = img.shape[1]
-
+    img = cvimg.copy() if do_occlusion and copy else cvimg    # only the occlusion writes
     if do_occlusion:
         add_synthetic_occlusion(img, bbox)
-
-    if do_flip:
-        img = cv2.flip(img, 1)          # x -> W - 1 - x, same as img[:, ::-1]
-    trans = crop_trans(bbox, img_width, do_flip, scale, rot, input_shape)
-    patch = cv2.warpAffine(img, trans, (in_w, in_h), flags=cv2.INTER_LINEAR)
-    if as_uint8:
-        return patch[:, :, ::-1], trans            # BGR -> RGB view
-    patch = patch[:, :, ::-1].astype(np.float32)   # BGR -> RGB, contiguous copy
-    return patch, trans
+    return crop_patch(img, bbox, input_shape, do_flip, scale, rot, as_uint8)
 
 
 def apply_color_scale(patch, color_scale):

@@ -24,8 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import default_collate
 
+from common.utils.crop import crop_trans
 from common.utils.errors import PoseNetError
-from data.dataset import DatasetLoader, RootNetLoader, crop_trans, occlusion_rect
+from data.dataset import DatasetLoader, RootNetLoader, occlusion_rect
 
 # start-of-frame markers (baseline, extended, progressive, lossless; Huffman or arithmetic)
 SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}

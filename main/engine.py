@@ -21,11 +21,12 @@ from common.nets.posenet import get_pose_net
 from common.nets.rootnet import get_root_net
 from common.timer import Timer
 from common.utils import dist
+from common.utils.crop import network_input
 from common.utils.errors import PoseNetError
 from common.utils.file_io import remove_stale_temp_files, write_json
 from common.utils.run_lock import RunLock
 from common.utils.snapshot import find_snapshot_epochs, load_network, save_snapshot, snapshot_path
-from data.dataset import RAW_UINT8, DatasetLoader, RootNetLoader, normalise_batch
+from data.dataset import RAW_UINT8, DatasetLoader, RootNetLoader
 from data.gpu_batch import JpegDatasetLoader, JpegRootNetLoader, collate, crop_batch
 from data.multiple_datasets import MultipleDatasets
 from data.registry import build_dataset
@@ -168,16 +169,15 @@ class Base:
         return model
 
     def _to_device(self, tensor):
+        """A loader tensor on the device; crops (the `dict`s of the raw uint8 or JPEG loaders)
+        become the network input there (`network_input`), targets move as they are."""
+        cfg = self.cfg
         if isinstance(tensor, dict) and 'jpeg' in tensor:   # data_backend 'gpu'
-            tensor = dict(tensor, img=crop_batch(tensor, self.device, self.cfg.input_shape))
-        if isinstance(tensor, dict):    # raw crops (RAW_UINT8): colour scale + normalise here
-            tensor = normalise_batch(tensor['img'].to(self.device, non_blocking=True),
-                                     tensor['color_scale'], self.cfg.pixel_mean,
-                                     self.cfg.pixel_std)
-        tensor = tensor.to(self.device, non_blocking=True)
-        if self.cfg.channels_last and tensor.dim() == 4:
-            tensor = tensor.contiguous(memory_format=torch.channels_last)
-        return tensor
+            tensor = dict(tensor, img=crop_batch(tensor, self.device, cfg.input_shape))
+        if isinstance(tensor, dict):
+            return network_input(tensor, self.device, cfg.pixel_mean, cfg.pixel_std,
+                                 cfg.channels_last)
+        return tensor.to(self.device, non_blocking=True)
 
     def _loader_kwargs(self):
         return dict(num_workers=self.cfg.num_thread, pin_memory=self.device.type == 'cuda',

@@ -17,8 +17,8 @@ from collections import namedtuple
 import cv2
 import numpy as np
 
+from common.utils.crop import load_image
 from common.utils.errors import PoseNetError
-from data.dataset import load_image
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')

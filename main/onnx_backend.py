@@ -56,6 +56,7 @@ import warnings
 import numpy as np
 import torch
 
+from common.utils.crop import normalise_batch
 from common.utils.errors import PoseNetError
 from common.utils.file_io import atomic_path
 from common.utils.snapshot import unwrap
@@ -268,7 +269,6 @@ def calibration_crops(input_shape, pixel_mean, pixel_std, num=64, seed=0):
     normalisation with `pixel_mean`, `pixel_std`). Crops of real people calibrate better
     (`calibration=` of the predictors, `--calibration` of tool/export_onnx.py)."""
     import torch.nn.functional as F
-    from data.dataset import normalise_batch
     g = torch.Generator().manual_seed(seed)
     h, w = (int(v) for v in input_shape)
     low = torch.randint(0, 256, (num, 3, max(1, h // 8), max(1, w // 8)), generator=g).float()

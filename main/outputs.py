@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from common.utils.errors import PoseNetError
-from common.utils.file_io import atomic_path, write_error, write_json
+from common.utils.file_io import atomic_path, make_writable_dir, write_error, write_json
 from common.utils.html_view import write_photo_html, write_video_html
 from common.utils.vis import cube_limits, to_plot_coords, vis_3d_multiple_skeleton, vis_keypoints
 
@@ -39,23 +39,13 @@ CHECKPOINT_SECONDS = 2.0        # a resumable state is saved at least this often
 # -- failures and the output folder ---------------------------------------------------------
 def check_out_dir(out_dir):
     """Create the output folder if needed and check that files can be written into it, before
-    any model loads: an existing file, a path under a file or a read-only folder is an error."""
+    any model loads (`make_writable_dir`: an existing file, a path under a file, a read-only or
+    full folder is one error line, here prefixed with `--out`). Returns the absolute path."""
     path = osp.abspath(out_dir)
-    parent = path
-    while not osp.exists(parent):
-        parent = osp.dirname(parent)
-    if not osp.isdir(parent):
-        raise PoseNetError(f"--out {out_dir}: {parent} is a file, not a folder; give an output "
-                           "folder")
     try:
-        os.makedirs(path, exist_ok=True)
-        probe = osp.join(path, f'.write_test.{os.getpid()}.tmp')
-        with open(probe, 'w'):
-            pass
-        os.remove(probe)
-    except OSError as e:
-        raise PoseNetError(f"--out {out_dir}: cannot write into this folder ({e.strerror}); "
-                           "give a folder you can write to") from None
+        make_writable_dir(path)
+    except PoseNetError as e:
+        raise PoseNetError(f"--out {out_dir}: {e}") from None
     return path
 
 

@@ -21,9 +21,9 @@ import warnings
 
 import numpy as np
 
+from common.utils.crop import as_bgr_image
 from common.utils.errors import PoseNetError, PoseNetWarning
 from common.utils.pose_utils import k_value, process_bbox
-from main.predictor import as_bgr_image
 
 DEFAULT_FOCAL = (1500.0, 1500.0)    # px, the original's normalised focal length
 ROOT_GIVEN = 'given'                # root depth given by the caller

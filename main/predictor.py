@@ -39,10 +39,10 @@ import torch
 
 from common.nets.posenet import flip_back, get_pose_net
 from common.nets.rootnet import get_root_net
+from common.utils.crop import as_bgr_image, network_input, person_crops
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import heatmap_to_cam, k_value, root_output_to_cam
 from common.utils.snapshot import load_network, load_snapshot, snapshot_settings
-from data.dataset import generate_patch_image, get_transform, normalise_batch
 from main.onnx_backend import (OnnxNetwork, calibration_crops, calibration_digest, export_onnx,
                                file_fingerprint, onnxruntime_available, quantize_onnx,
                                user_cache_folder)
@@ -50,36 +50,6 @@ from main.onnx_backend import (OnnxNetwork, calibration_crops, calibration_diges
 AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 BACKENDS = ('torch', 'onnx', 'onnx-int8', 'auto')
 SNAPSHOT_SUFFIXES = ('.pth.tar', '.pth', '.pt', '.tar')
-
-
-def as_bgr_image(img, what='image'):
-    """`img` as the BGR uint8 `(H, W, 3)` array the networks read, converted as `cv2.imread`
-    converts files: grey `(H, W)` / `(H, W, 1)` to three equal channels, BGRA `(H, W, 4)`
-    without its alpha. Anything else (None, not an array, another dtype such as a float image
-    in [0, 1], no pixels, other channel counts) is a PoseNetError naming what was given."""
-    import cv2
-    if img is None:
-        raise PoseNetError(f"{what} is None (cv2.imread returns None for a missing or "
-                           "undecodable file); pass a BGR uint8 array (H, W, 3)")
-    if not isinstance(img, np.ndarray):
-        raise PoseNetError(f"{what} is a {type(img).__name__}, not a numpy array; pass a BGR "
-                           "uint8 array (H, W, 3) as cv2.imread returns")
-    if img.dtype != np.uint8:
-        hint = (' (a float image in [0, 1]: (img * 255).round().astype(np.uint8))'
-                if img.dtype.kind == 'f' else '')
-        raise PoseNetError(f"{what} has dtype {img.dtype} {img.shape}; expected BGR uint8 "
-                           f"(H, W, 3){hint}")
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[:, :, 0]
-    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)) or \
-            img.size == 0:
-        raise PoseNetError(f"{what} has shape {img.shape}; expected BGR uint8 (H, W, 3) with "
-                           "pixels (grey (H, W) and BGRA (H, W, 4) are converted)")
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    return img
 
 
 def autocast_context(device, amp):
@@ -282,35 +252,22 @@ class Predictor:
         self.input_shape = tuple(cfg.input_shape)
         self.output_shape = tuple(cfg.output_shape)
         self.pixel_mean, self.pixel_std = tuple(cfg.pixel_mean), tuple(cfg.pixel_std)
-        self.transform = get_transform(cfg.pixel_mean, cfg.pixel_std)
         self.amp = cfg.amp
         self.channels_last = bool(cfg.channels_last) and self.backend == 'torch'
 
     def crop(self, img, bbox_processed):
         """Network inputs `(N, 3, H_in, W_in)` float32 for processed boxes `(N, 4)` px of a BGR
-        uint8 image: plain crops, the original's normalisation (compat 0..255 values)."""
-        crops = [self.transform(generate_patch_image(img, box, False, 1.0, 0.0, False,
-                                                     self.input_shape)[0])
-                 for box in np.asarray(bbox_processed, dtype=np.float64).reshape(-1, 4)]
-        if not crops:
-            return torch.zeros((0, 3) + self.input_shape)
-        return torch.stack(crops)
+        uint8 image: plain crops, the original's normalisation (`person_crops`)."""
+        return person_crops(img, bbox_processed, self.input_shape, self.pixel_mean,
+                            self.pixel_std)
 
     def to_device(self, crops):
-        """Crops on the model's device, normalised: float32 crops as they are; a raw batch of
-        `DatasetLoader(transform=RAW_UINT8)` (`{'img': uint8 (N, 3, H, W), 'color_scale'}`) or
-        bare uint8 crops are colour-scaled and normalised there (`normalise_batch`, the same
-        float32 values as the original's transform)."""
-        if isinstance(crops, dict):
-            crops = normalise_batch(crops['img'].to(self.device, non_blocking=True),
-                                    crops.get('color_scale'), self.pixel_mean, self.pixel_std)
-        elif crops.dtype == torch.uint8:
-            crops = normalise_batch(crops.to(self.device, non_blocking=True), None,
-                                    self.pixel_mean, self.pixel_std)
-        crops = crops.to(self.device, non_blocking=True)
-        if self.channels_last:
-            crops = crops.contiguous(memory_format=torch.channels_last)
-        return crops
+        """Crops on the model's device, normalised (`network_input`): float32 crops as they
+        are; a raw batch of `DatasetLoader(transform=RAW_UINT8)` or bare uint8 crops are
+        colour-scaled and normalised there (the same float32 values as the original's
+        transform)."""
+        return network_input(crops, self.device, self.pixel_mean, self.pixel_std,
+                             self.channels_last)
 
 
 class PoseNetPredictor(Predictor):

@@ -5,10 +5,11 @@ import pytest
 import torch
 
 import data.dataset as ds
+from common.utils.crop import (gen_trans_from_patch_cv, get_transform, trans_point2d,
+                               trans_points2d)
 from common.utils.errors import PoseNetError
-from data.dataset import (DatasetLoader, add_synthetic_occlusion, gen_trans_from_patch_cv,
-                          generate_patch_image, get_aug_config, get_transform, trans_point2d,
-                          trans_points2d)
+from data.dataset import (DatasetLoader, add_synthetic_occlusion, generate_patch_image,
+                          get_aug_config)
 from data.multiple_datasets import MultipleDatasets
 from main.config import Config
 

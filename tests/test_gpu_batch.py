@@ -10,8 +10,9 @@ import torch
 
 import data.dataset as dataset_module
 from common.utils.errors import PoseNetError
+from common.utils.crop import crop_trans, load_image, normalise_batch
 from data.dataset import (DatasetLoader, RootNetLoader, add_synthetic_occlusion,
-                          generate_patch_image, load_image, normalise_batch, occlusion_rect)
+                          generate_patch_image, occlusion_rect)
 from data.gpu_batch import (JpegDatasetLoader, JpegFile, JpegRootNetLoader, collate, crop_batch,
                             decode_jpegs, jpeg_size, patch_to_image, warp_batch)
 from data.registry import build_dataset
@@ -37,7 +38,7 @@ def tree(tmp_path_factory):
 def gpu_crop(path, bbox, do_flip, scale, rot, input_shape, occlusion=(0, 0, 0, 0)):
     """One crop through the GPU path on the CPU: uint8 RGB (H_in, W_in, 3)."""
     jpeg = JpegFile(path)
-    trans = dataset_module.crop_trans(bbox, jpeg.shape[1], do_flip, scale, rot, input_shape)
+    trans = crop_trans(bbox, jpeg.shape[1], do_flip, scale, rot, input_shape)
     affine = torch.tensor(patch_to_image(trans, jpeg.shape[1], do_flip)[None], dtype=torch.float32)
     images = decode_jpegs([jpeg.data], 'cpu')
     out = warp_batch(images, affine, torch.tensor([occlusion]), input_shape)
@@ -133,7 +134,7 @@ def test_batch_of_different_image_sizes_equals_each_crop_alone(tmp_path):
     specs = []
     for path, bbox, (do_flip, scale, rot) in zip(paths, boxes, AUGMENTATIONS[1:]):
         jpeg = JpegFile(path)
-        trans = dataset_module.crop_trans(bbox, jpeg.shape[1], do_flip, scale, rot, (64, 48))
+        trans = crop_trans(bbox, jpeg.shape[1], do_flip, scale, rot, (64, 48))
         specs.append(({'jpeg': jpeg.data, 'path': path, 'occlusion': torch.zeros(4, dtype=int),
                        'patch_to_image': torch.tensor(patch_to_image(trans, jpeg.shape[1],
                                                                      do_flip),
@@ -260,7 +261,7 @@ def test_cuda_decode_and_crop_match_the_cpu_ones():
     cvimg = load_image(path)
     for do_flip, scale, rot in AUGMENTATIONS:
         bbox = [140., 60., 250., 330.]
-        trans = dataset_module.crop_trans(bbox, 512, do_flip, scale, rot, (128, 96))
+        trans = crop_trans(bbox, 512, do_flip, scale, rot, (128, 96))
         affine = torch.tensor(patch_to_image(trans, 512, do_flip)[None], dtype=torch.float32)
         crop = warp_batch(cuda[:1], affine, torch.zeros((1, 4), dtype=torch.int64), (128, 96))
         assert crop.device.type == 'cuda'

@@ -199,7 +199,7 @@ def posenet_batch(device, n=4, joints=18):
 
 @pytest.mark.gpu
 def test_model_and_batches_are_placed_on_the_gpu(tmp_path, exact_fp32):
-    from data.dataset import normalise_batch
+    from common.utils.crop import normalise_batch
     from main.engine import Trainer
     from main.predictor import PoseNetPredictor
     cfg = Config().update(output_dir=str(tmp_path), **SMALL).set_args('0')

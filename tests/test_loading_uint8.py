@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from data.dataset import RAW_UINT8, DatasetLoader, generate_patch_image, get_transform, \
-    normalise_batch
+from common.utils.crop import get_transform, normalise_batch
+from data.dataset import RAW_UINT8, DatasetLoader, generate_patch_image
 from data.Human36M.Human36M import Human36M
 from main.config import Config
 from main.engine import Base

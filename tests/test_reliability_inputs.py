@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from common.nets.detector import DEFAULT_DETECTOR, DETECTORS, resolve_detector
 from common.nets.weights import load_into
+from common.utils.crop import as_bgr_image
 from common.utils.errors import PoseNetError, PoseNetWarning
 from common.utils.snapshot import load_snapshot, save_snapshot
 from data.annotations import check_coco_dict
@@ -20,7 +21,7 @@ from data.detections import read_bbox_root, read_detections, select_image
 from data.joint_sets import MUCO_JOINTS, MUCO_SKELETON
 from main.config import Config
 from main.pipeline import Pipeline
-from main.predictor import PoseNetPredictor, RootNetPredictor, as_bgr_image
+from main.predictor import PoseNetPredictor, RootNetPredictor
 
 
 def write(path, obj):

@@ -118,21 +118,19 @@ def folder_crops(folder, cfg, limit=256):
     """Normalised crops `(N, 3, H, W)` float32 of the images in `folder` (sorted, at most
     `limit`), each image resized whole to `cfg.input_shape` (the original's normalisation)."""
     import os.path as osp
-    from data.dataset import generate_patch_image, get_transform, load_image
+    from common.utils.crop import load_image, person_crops
     if not osp.isdir(folder):
         raise PoseNetError(f"--calibration {folder}: not a folder of images")
     names = sorted(n for n in os.listdir(folder)
                    if n.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))[:limit]
     if not names:
         raise PoseNetError(f"--calibration {folder}: no .jpg/.png/.bmp image in it")
-    transform = get_transform(cfg.pixel_mean, cfg.pixel_std)
     crops = []
     for name in names:
         img = load_image(osp.join(folder, name))
         box = np.array([0., 0., img.shape[1], img.shape[0]])
-        patch = generate_patch_image(img, box, False, 1.0, 0.0, False, cfg.input_shape)[0]
-        crops.append(transform(patch).numpy())
-    return np.stack(crops)
+        crops.append(person_crops(img, box, cfg.input_shape, cfg.pixel_mean, cfg.pixel_std))
+    return torch.cat(crops).numpy()
 
 
 def main(argv=None):

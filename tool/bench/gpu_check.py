@@ -507,7 +507,8 @@ def data_rows(opts, device, num_images=8, size=None):
     import cv2
     import numpy as np
     import torch
-    from data.dataset import RAW_UINT8, crop_sample, get_aug_config, load_image
+    from common.utils.crop import load_image
+    from data.dataset import RAW_UINT8, crop_sample, get_aug_config
     from data.gpu_batch import JpegCrops, collate, crop_batch
 
     size = size or (1000 if device.type == 'cuda' else 256)

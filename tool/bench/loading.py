@@ -13,7 +13,8 @@ from tool.bench.shared import timed
 def bench_loading_paths(args):
     """Samples/s of one loading worker, the original float path against the uint8 path."""
     import cv2
-    from data.dataset import RAW_UINT8, DatasetLoader, get_transform, load_image, normalise_batch
+    from common.utils.crop import get_transform, load_image, normalise_batch
+    from data.dataset import RAW_UINT8, DatasetLoader
     from data.Human36M.Human36M import Human36M
     from main.config import Config
     from tool.synthetic_data import generate
@@ -84,7 +85,8 @@ def bench_loading_paths(args):
 
 def bench_loading(args):
     """Samples/s of one data-loading worker: read, crop, augment, normalise (training mode)."""
-    from data.dataset import DatasetLoader, get_transform
+    from common.utils.crop import get_transform
+    from data.dataset import DatasetLoader
     from data.Human36M.Human36M import Human36M
     from main.config import Config
     from tool.synthetic_data import generate
