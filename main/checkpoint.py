@@ -86,10 +86,10 @@ class ModelSettings:
 
     @classmethod
     def from_config(cls, cfg, network='PoseNet', joints=None):
-        """The settings of a `network` built from `cfg`'s geometry; `joints` (an object with
-        `joints_name`, `flip_pairs`, `skeleton`, e.g. a dataset class) gives PoseNet's joint
-        set."""
-        if network not in NETWORKS:
+        """The settings of a `network` built from `cfg`'s geometry (None: the geometry only);
+        `joints` (an object with `joints_name`, `flip_pairs`, `skeleton`, e.g. a dataset class)
+        gives PoseNet's joint set."""
+        if network is not None and network not in NETWORKS:
             raise PoseNetError(f"network {network!r}: choose PoseNet or RootNet")
         joint_set = {}
         if network == 'PoseNet' and joints is not None:

@@ -110,10 +110,11 @@ def resolve_backend(backend, path, device, amp='none'):
 
 def open_model_file(path, cfg, network, default_joints=None, device=None, backend='torch',
                     calibration=None):
-    """What `from_snapshot` of both predictors does: `(network module, settings, cfg)` of the
-    model file `path` (or an already read `main.checkpoint.Checkpoint`), with `cfg` a NEW
-    config that has taken the file's settings (the caller's is not changed) and `settings`
-    the complete `ModelSettings` the network was trained with."""
+    """What `from_snapshot` of both predictors does: `(model, settings, cfg, ckpt)` of the
+    model file `path` (or of `path`, a `main.checkpoint.Checkpoint` already read: not read
+    again): the network to run on `backend`, the complete `ModelSettings` it was trained with,
+    a NEW config that has taken the file's settings (the caller's is not changed), and the
+    checkpoint."""
     ckpt = path if isinstance(path, Checkpoint) else read_checkpoint(path, network)
     if ckpt.network != network:
         raise PoseNetError(f"{ckpt.path} holds a {ckpt.network}, not a {network}; pass the "
