@@ -55,7 +55,7 @@ import sys
 import cv2  # noqa: F401  (tests replace cv2.VideoCapture through this module)
 import numpy as np
 
-from common.utils.cli import add_common_args, configure, run_cli
+from common.utils.cli import add_common_args, run_cli
 from common.utils.errors import PoseNetError
 from common.utils.vis import show_image, vis_3d_multiple_skeleton
 from data.detections import read_bbox_root, read_detections, select_image
@@ -367,10 +367,10 @@ def main(argv=None):
     """Run the demo; returns the JSON record of a photo (plus `files`), or for a folder or video
     `{'records': [...], 'files': {...}, 'skipped': [...]}` (a video's records are read from its
     `.jsonl` when iterated)."""
-    from main.config import cfg
+    from main.config import Config
 
     args = parse_args(argv)
-    configure(cfg, args)
+    cfg = Config.from_args(args)
     kind = input_kind(args.input)
     check_video_args(args, kind)
     root_depths, prior_token = (parse_root_depths(args.root_depth) if args.root_depth

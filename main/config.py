@@ -1,8 +1,14 @@
-"""PoseNet configuration: one object, `cfg`, with the original release's field names.
+"""PoseNet configuration: `Config`, a value with the original release's field names.
 
-Everything here is plain data. Nothing happens at import beyond reading two environment
-variables: folders are created by `cfg.make_dirs()` when a run starts, GPUs are chosen by
-`cfg.set_args()`, and command-line overrides go through `cfg.apply_overrides()`.
+There is no module-level configuration: each driver builds its own (`Config.from_args`), and
+every change gives a new Config (`replace`, `with_overrides`, `with_model_settings`,
+`with_devices`), so the order of the steps of a run shows in its code:
+
+    cfg = Config.from_args(args)                         # defaults, --cfg, --amp, --gpu
+    cfg = cfg.with_model_settings(checkpoint.settings, path)   # the model file's geometry
+
+Nothing happens at import beyond reading two environment variables: folders are created by
+`cfg.make_dirs()` when a run starts.
 
     python main/train.py --gpu 0-1 --cfg resnet_type=18 "input_shape=(128, 128)" "trainset_2d=[]"
 """
@@ -138,17 +144,25 @@ RUN_FIELDS = ('trainset_3d', 'trainset_2d', 'lr', 'lr_dec_epoch', 'lr_dec_factor
               'batch_size')
 
 
-class Config:
-    """All settings of a run. Field names are the original release's (users know them).
+DERIVED = ('output_shape', 'model_dir', 'log_dir', 'result_dir', 'vis_dir')
 
-    `given` (a set of field names) holds the fields set explicitly through `update()` or
-    `apply_overrides()` (`--cfg`), as opposed to defaults and derived fields; setting
-    `output_shape` or an output folder to None (= follow the default again) removes it.
+
+class Config:
+    """All settings of a run, as a value. Field names are the original release's (users know
+    them).
+
+    A Config is not changed once built: `Config(**fields)`, `replace(**fields)`,
+    `with_overrides(items)` (`--cfg`), `with_model_settings(settings, source)` (a snapshot's)
+    and `with_devices(...)` (`--gpu`) each return a NEW Config; `Config.from_args(args)` is a
+    driver's. Setting a field on one is an error.
+
+    `given` (a frozenset of field names) holds the fields set explicitly (`Config(**fields)`,
+    `replace()`, `--cfg`), as opposed to defaults and derived fields; setting `output_shape` or
+    an output folder to None (= follow the default again) removes it.
     """
 
-    def __init__(self):
-        self.given = set()
-
+    def __init__(self, **fields):
+        self.given = frozenset()
         # datasets
         self.trainset_3d = ['Human36M']   # Human36M, MuCo
         self.trainset_2d = ['MPII']       # MSCOCO, MPII
@@ -203,56 +217,69 @@ class Config:
         self.result_dir = None            # None = <output_dir>/result
         self.vis_dir = None               # None = <output_dir>/vis
 
-        self._resolve()
+        vars(self).update(self._resolved())
+        if fields:
+            changed = self.replace(**fields)
+            vars(self).update(vars(changed))
+        vars(self)['_frozen'] = True
+
+    def __setattr__(self, name, value):
+        if vars(self).get('_frozen'):
+            raise AttributeError(f"a Config is not changed in place (cfg.{name} = ...); use "
+                                 f"cfg.replace({name}=...), which returns a new Config")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        raise AttributeError(f"a Config is not changed in place (del cfg.{name}); use "
+                             "cfg.replace(...), which returns a new Config")
 
     # -- derived fields ---------------------------------------------------------------------
-    def _resolve(self):
-        """Fill the fields that follow others unless they were given: the heatmap size, the
-        network's schedule and the output folders."""
+    def _resolved(self):
+        """The fields that follow others unless they were given: the heatmap size, the
+        network's schedule and the output folders (a dict of their values)."""
+        derived = {}
         if 'output_shape' not in self.given:
-            self.output_shape = (self.input_shape[0] // 4, self.input_shape[1] // 4)
+            derived['output_shape'] = (self.input_shape[0] // 4, self.input_shape[1] // 4)
         network = NETWORKS[self.network]
         for name in ('lr_dec_epoch', 'end_epoch'):
             if name not in self.given:
-                setattr(self, name, copy.copy(network[name]))
+                derived[name] = copy.copy(network[name])
         base = osp.join(self.output_dir, network['folder']) if network['folder'] else \
             self.output_dir
         for name, sub in (('model_dir', 'model_dump'), ('log_dir', 'log'),
                           ('result_dir', 'result'), ('vis_dir', 'vis')):
             if name not in self.given:
-                setattr(self, name, osp.join(base, sub))
+                derived[name] = osp.join(base, sub)
+        return derived
 
-    def reset(self):
-        """Back to the defaults (and the environment's folders), as a fresh `Config()`."""
-        fresh = Config()
-        vars(self).clear()
-        vars(self).update(vars(fresh))
-        return self
+    def _new(self, changes, given=None):
+        """A new Config: this one with the (checked) field values `changes`, `given` (None:
+        unchanged) and the derived fields resolved again. This one is not touched."""
+        new = copy.copy(self)       # fields are replaced, never mutated: a shallow copy will do
+        state = vars(new)
+        state.update(changes)
+        if given is not None:
+            state['given'] = frozenset(given)
+        state.update(new._resolved())
+        return new
 
     def fields(self):
         """Public fields and their values (a plain dict)."""
         return {k: v for k, v in vars(self).items() if not k.startswith('_') and k != 'given'}
 
-    def update(self, **overrides):
-        """Set fields by name, checking names, types and ranges (all or nothing). Returns self.
-
-        The keys become part of `given`. Shapes are checked against each other by
-        `check_shapes()` (done by `apply_overrides`), not here.
-        """
+    def replace(self, **fields):
+        """A new Config with fields set by name, checking names, types and ranges (all or
+        nothing). The keys join `given`. Shapes are checked against each other by
+        `check_shapes()` (done by `with_overrides`), not here."""
         known = self.fields()
         checked = {}
-        for key, value in overrides.items():
+        for key, value in fields.items():
             if key not in known:
                 raise ConfigError(f"unknown config key '{key}'; known keys: "
                                   f"{', '.join(sorted(known))}")
             checked[key] = self._check_value(key, known[key], value)
-        for key, value in checked.items():
-            setattr(self, key, value)
-        derived = ('output_shape', 'model_dir', 'log_dir', 'result_dir', 'vis_dir')
-        unset = {k for k, v in checked.items() if v is None and k in derived}
-        self.given = (self.given | set(checked)) - unset
-        self._resolve()
-        return self
+        unset = {k for k, v in checked.items() if v is None and k in DERIVED}
+        return self._new(checked, (self.given | set(checked)) - unset)
 
     def _check_value(self, key, current, value):
         """`value` checked for field `key` (currently `current`) and converted to its type."""
@@ -306,19 +333,16 @@ class Config:
                 f"{expected}; leave output_shape out (it follows input_shape)")
         return self
 
-    def apply_overrides(self, items):
-        """Apply `KEY=VALUE` strings from the command line (`--cfg`), later ones winning, then
-        `check_shapes()`; on any error nothing is changed."""
+    def with_overrides(self, items):
+        """A new Config with the `KEY=VALUE` strings from the command line (`--cfg`) applied,
+        later ones winning, then `check_shapes()`; on any error nothing is made."""
         overrides = {}
         for item in items or []:
             if '=' not in item:
                 raise ConfigError(f"--cfg {item!r}: expected KEY=VALUE, e.g. resnet_type=18")
             key, text = item.split('=', 1)
             overrides[key.strip()] = parse_value(text.strip())
-        trial = copy.copy(self)  # fields are replaced, never mutated, so a shallow copy will do
-        trial.update(**overrides).check_shapes()
-        vars(self).update(vars(trial))
-        return self
+        return self.replace(**overrides).check_shapes()
 
     # -- settings a trained model depends on --------------------------------------------------
     def model_settings(self):
@@ -327,11 +351,16 @@ class Config:
                     else getattr(self, k))
                 for k in MODEL_FIELDS}
 
-    def apply_model_settings(self, settings, source):
-        """Take the model fields from `settings` (a `model_settings()` dict, e.g. read from the
-        snapshot file `source`). Fields missing from `settings` stay as they are. A field the
-        user set explicitly (`given`) to a different value is a ConfigError naming the field,
-        both values and `source`; on any error nothing is changed. Does not add to `given`."""
+    def with_model_settings(self, settings, source):
+        """A new Config with the model fields of `settings` (a `main.checkpoint.ModelSettings`
+        or its `to_dict()`, e.g. read from the model file `source`); None (an official
+        snapshot: no settings) gives this Config back. Fields missing from `settings` stay as
+        they are. A field the user set explicitly (`given`) to a different value is a
+        ConfigError naming the field, both values and `source`. `given` does not grow."""
+        if settings is None:
+            return self
+        if hasattr(settings, 'to_dict'):
+            settings = settings.to_dict()
         checked = {}
         for key in MODEL_FIELDS:
             if key not in settings:
@@ -345,29 +374,41 @@ class Config:
                     f"config key '{key}' was given as {getattr(self, key)!r} but the model in "
                     f"{source} has {key}={checked[key]!r}; leave '{key}' out (the model's value is "
                     f"used) or use a model trained with that value")
-        trial = copy.copy(self)
-        vars(trial).update(checked)
-        trial._resolve()
+        new = self._new(checked)
         try:
-            if 'output_shape' in checked and trial.output_shape != checked['output_shape']:
+            if 'output_shape' in checked and new.output_shape != checked['output_shape']:
                 raise ConfigError(f"output_shape {checked['output_shape']} does not fit "
-                                  f"input_shape {trial.input_shape}")
-            trial.check_shapes()
+                                  f"input_shape {new.input_shape}")
+            new.check_shapes()
         except ConfigError as e:
             raise ConfigError(f"{source}: bad model setting: {e}") from None
-        vars(self).update(vars(trial))
-        return self
+        return new
 
     # -- run set-up -------------------------------------------------------------------------
-    def set_args(self, gpu_ids=None, continue_train=False, num_visible=None):
-        """Choose devices from the `--gpu` argument (see `parse_gpu_ids`)."""
+    def with_devices(self, gpu_ids=None, continue_train=False, num_visible=None):
+        """A new Config with the devices of the `--gpu` argument (see `parse_gpu_ids`) and
+        `continue_train`. `num_visible`: CUDA devices (None: as torch counts them)."""
         if num_visible is None:
             import torch
             num_visible = torch.cuda.device_count()
-        self.gpu_ids = parse_gpu_ids(gpu_ids, num_visible)
-        self.num_gpus = len(self.gpu_ids)
-        self.continue_train = continue_train
-        return self
+        ids = parse_gpu_ids(gpu_ids, num_visible)
+        return self._new({'gpu_ids': ids, 'num_gpus': len(ids),
+                          'continue_train': bool(continue_train)})
+
+    @classmethod
+    def from_args(cls, args, continue_train=False):
+        """A driver's Config from its parsed command line (`common.utils.cli.add_common_args`,
+        `add_run_args`): the defaults and environment folders, the `--cfg` overrides (dataset
+        names checked against `data.registry`), `--amp`, `--channels_last`, then `--gpu`."""
+        from data.registry import check_names
+        cfg = cls().with_overrides(args.cfg)
+        check_names(cfg)
+        speed = {}
+        if getattr(args, 'amp', None) is not None:
+            speed['amp'] = args.amp
+        if getattr(args, 'channels_last', False):
+            speed['channels_last'] = True
+        return cfg.replace(**speed).with_devices(args.gpu_ids, continue_train)
 
     @property
     def device(self):
@@ -386,5 +427,3 @@ class Config:
         lines = [f'  {k} = {v!r}' for k, v in sorted(self.fields().items())]
         return 'Config(\n' + '\n'.join(lines) + '\n)'
 
-
-cfg = Config()

@@ -25,15 +25,14 @@ from common.utils.crop import network_input
 from common.utils.errors import PoseNetError
 from common.utils.file_io import remove_stale_temp_files, write_json
 from common.utils.run_lock import RunLock
-from common.utils.snapshot import find_snapshot_epochs, load_network, save_snapshot, snapshot_path
 from data.dataset import RAW_UINT8, DatasetLoader, RootNetLoader
 from data.gpu_batch import JpegDatasetLoader, JpegRootNetLoader, collate, crop_batch
 from data.multiple_datasets import MultipleDatasets
 from data.registry import build_dataset
+from main.checkpoint import (ModelSettings, check_joint_count, find_snapshot_epochs,
+                             load_network, read_checkpoint, save_snapshot, snapshot_path)
 from main.config import RUN_FIELDS, check_resume
-from main.predictor import (PoseNetPredictor, RootNetPredictor, autocast_context,
-                            check_joint_count, posenet_settings, read_snapshot,
-                            rootnet_settings)
+from main.predictor import PoseNetPredictor, RootNetPredictor, autocast_context
 
 
 def format_duration(seconds):
@@ -214,9 +213,11 @@ class Trainer(Base):
                 raise PoseNetError(f"--continue: no snapshot_<epoch>.pth.tar in {cfg.model_dir}; "
                                    "train without --continue first, or set --cfg output_dir=...")
             self.resume_path = snapshot_path(cfg.model_dir, epochs[-1])
-            self.resume_ckpt, _ = read_snapshot(self.resume_path, cfg, cfg.network)
-            self.restore_run_settings(self.resume_ckpt)
-            self.start_epoch = int(self.resume_ckpt['epoch']) + 1
+            # the run goes on with the snapshot's model and run settings: a new config
+            self.resume_ckpt = read_checkpoint(self.resume_path, cfg.network)
+            cfg = cfg.with_model_settings(self.resume_ckpt.settings, self.resume_path)
+            self.cfg = cfg = self.restore_run_settings(cfg, self.resume_ckpt)
+            self.start_epoch = int(self.resume_ckpt.epoch) + 1
             check_resume(self.start_epoch, cfg.end_epoch)
             if self.start_epoch == cfg.end_epoch:
                 self.logger.info(f'--continue: nothing to do, {self.resume_path} is the last '
@@ -243,20 +244,22 @@ class Trainer(Base):
                              f'{", ".join(map(str, self.overwritten))} in {self.cfg.model_dir}')
         self.overwritten = []
 
-    def restore_run_settings(self, ckpt):
-        """`--continue`: the snapshot's `run_settings` (RUN_FIELDS: data sets and schedule)
-        set the fields of `cfg` not given with `--cfg`; logged, so a user sees what came back."""
-        saved = ckpt.get('run_settings')
-        if not isinstance(saved, dict):
-            return          # a snapshot of the original code or of an earlier version
-        restored = {k: saved[k] for k in RUN_FIELDS if k in saved and k not in self.cfg.given}
+    def restore_run_settings(self, cfg, ckpt):
+        """`--continue`: `cfg` with the snapshot's `run_settings` (RUN_FIELDS: data sets and
+        schedule) in the fields not given with `--cfg` (a new Config); logged, so a user sees
+        what came back."""
+        saved = ckpt.run_settings
+        if saved is None:
+            return cfg      # a snapshot of the original code or of an earlier version
+        restored = {k: saved[k] for k in RUN_FIELDS if k in saved and k not in cfg.given}
         try:
-            self.cfg.update(**restored)
+            cfg = cfg.replace(**restored)
         except PoseNetError as e:
             raise PoseNetError(f"{self.resume_path}: bad run setting: {e}") from None
         if restored:
             self.logger.info('--continue: the run\'s settings restored from the snapshot: ' +
                              ', '.join(f'{k}={v!r}' for k, v in restored.items()))
+        return cfg
 
     def make_batch_generator(self):
         """Mix the 3D and 2D training sets as the original (docs/SPEC.md §8; RootNet likewise)."""
@@ -298,9 +301,9 @@ class Trainer(Base):
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == 'fp16')
         if self.resume_path is not None:
-            load_network(self.model, self.resume_ckpt['network'], what=self.resume_path)
-            if self.resume_ckpt.get('optimizer'):
-                self.optimizer.load_state_dict(self.resume_ckpt['optimizer'])
+            load_network(self.model, self.resume_ckpt.network_state, what=self.resume_path)
+            if self.resume_ckpt.optimizer_state:
+                self.optimizer.load_state_dict(self.resume_ckpt.optimizer_state)
             self.logger.info(f'Load checkpoint from {self.resume_path}; resuming at epoch '
                              f'{self.start_epoch}')
             del self.resume_ckpt
@@ -368,11 +371,8 @@ class Trainer(Base):
             raise self.diverged(f"the weights exploded during epoch {epoch} (finite, but the "
                                 "network's output on the epoch's last batch is NaN/inf)")
         if self.is_main:
-            if self.rootnet:
-                settings = rootnet_settings(self.cfg)
-            else:
-                settings = posenet_settings(self.cfg, self.joints.joints_name,
-                                            self.joints.flip_pairs, self.joints.skeleton)
+            settings = ModelSettings.from_config(self.cfg, self.cfg.network,
+                                                 None if self.rootnet else self.joints)
             run = {k: getattr(self.cfg, k) for k in RUN_FIELDS}
             path = save_snapshot(snapshot_path(self.cfg.model_dir, epoch), epoch, self.model,
                                  self.optimizer, settings, run_settings=run)
@@ -465,9 +465,10 @@ class Trainer(Base):
 class Tester(Base):
     """Runs a snapshot over `cfg.testset` in data order and evaluates it.
 
-    The snapshot is read first: its `model_settings` (when it has them) set the model fields of
-    `cfg` (a contradicting `--cfg` is an error), so that the test set is cropped and mapped back
-    with the geometry the model was trained with.
+    The snapshot is read first, once (`load_snapshot`): its `model_settings` (when it has them)
+    give a new `cfg` with the model's fields (a contradicting `--cfg` is an error), so that the
+    test set is cropped and mapped back with the geometry the model was trained with; the
+    predictor is then built from what was read (`make_model`).
     """
 
     def __init__(self, cfg, test_epoch, backend='torch'):
@@ -492,10 +493,12 @@ class Tester(Base):
         return path
 
     def load_snapshot(self):
-        """Read the snapshot and apply its settings to `cfg` (before the test set is built)."""
+        """Read the snapshot (once: `make_model` builds from what is read here); its settings
+        give the run's config, a new one, before the test set is built."""
         self.snapshot = self.snapshot_file()
         self.logger.info(f'Load checkpoint from {self.snapshot}')
-        self.ckpt, self.settings = read_snapshot(self.snapshot, self.cfg, self.cfg.network)
+        self.checkpoint = read_checkpoint(self.snapshot, self.cfg.network)
+        self.cfg = self.cfg.with_model_settings(self.checkpoint.settings, self.snapshot)
 
     def make_batch_generator(self):
         self.logger.info('Creating dataset...')
@@ -508,28 +511,23 @@ class Tester(Base):
                                           **self._loader_kwargs())
 
     def make_model(self):
-        if not self.rootnet:
-            check_joint_count(self.settings, self.joint_num, self.snapshot,
-                              f'testset {self.cfg.testset}')
-        if self.backend != 'torch':   # ONNX Runtime on the CPU (export cached by the snapshot)
-            if self.rootnet:
-                self.predictor = RootNetPredictor.from_snapshot(self.snapshot, self.cfg,
-                                                                self.device, self.backend)
-            else:
-                self.predictor = PoseNetPredictor.from_snapshot(
-                    self.snapshot, self.cfg, self.testset, self.cfg.flip_test, self.device,
-                    self.backend)
-            self.model = self.predictor.model
-            return
-        model = self._build_model(False, self.joint_num)
-        load_network(model, self.ckpt['network'], what=self.snapshot)
-        self.model = self._place_model(model).eval()
+        """The predictor of the checkpoint `load_snapshot` read, on the run's backend ('torch':
+        on the run's devices; 'onnx', 'onnx-int8': ONNX Runtime on the CPU, the export cached
+        next to the snapshot)."""
+        cfg, ckpt = self.cfg, self.checkpoint
         if self.rootnet:
-            self.predictor = RootNetPredictor(self.model, self.cfg, self.device)
+            self.predictor = RootNetPredictor.from_snapshot(ckpt, cfg, self.device, self.backend)
         else:
-            self.predictor = PoseNetPredictor(self.model, self.cfg,
-                                              self.flip_pairs if self.cfg.flip_test else None,
-                                              self.device)
+            check_joint_count(ckpt.settings, self.joint_num, self.snapshot,
+                              f'testset {cfg.testset}')
+            self.predictor = PoseNetPredictor.from_snapshot(ckpt, cfg, self.testset,
+                                                            cfg.flip_test, self.device,
+                                                            self.backend)
+            if cfg.flip_test:       # the test set's pairs, as the original's tester
+                self.predictor.flip_pairs = tuple(tuple(p) for p in self.flip_pairs)
+        if self.predictor.backend == 'torch':   # DataParallel on several GPUs
+            self.predictor.model = self._place_model(self.predictor.model)
+        self.model = self.predictor.model
 
     def predict_all(self, progress=True):
         """Network outputs for the whole test set, in data order: PoseNet `(N, J, 3)` heatmap

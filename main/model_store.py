@@ -19,7 +19,6 @@ import os.path as osp
 import pickle
 import socket
 import sys
-import types
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,9 +26,10 @@ import zipfile
 
 import torch
 
+from common.nets.weights import describe_mismatch
 from common.utils.errors import PoseNetError
 from common.utils.file_io import atomic_path
-from common.utils.snapshot import describe_mismatch, strip_prefix
+from main.checkpoint import strip_prefix
 
 CACHE_ENV = 'POSENET_MODEL_DIR'
 MIRROR_ENV = 'POSENET_MODEL_MIRROR'
@@ -245,14 +245,13 @@ def drive_confirm_url(page, url):
 def expected_state_dict(entry):
     """The state dict of the network `entry` is for, as meta tensors (names and shapes only:
     built on the meta device, no memory, no weights)."""
-    arch = types.SimpleNamespace(**{'depth_dim': 64, **entry.arch})
     with torch.device('meta'):
         if entry.network == 'PoseNet':
-            from common.nets.posenet import get_pose_net
-            model = get_pose_net(arch, False, arch.joint_num)
+            from common.nets.posenet import pose_net
+            model = pose_net(**{'depth_dim': 64, **entry.arch})
         elif entry.network == 'RootNet':
-            from common.nets.rootnet import get_root_net
-            model = get_root_net(arch, False)
+            from common.nets.rootnet import root_net
+            model = root_net(resnet_type=entry.arch['resnet_type'])
         else:
             import torchvision.models.detection as tvd
             model = getattr(tvd, entry.network)(weights=None, weights_backbone=None,

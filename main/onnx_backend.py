@@ -2,15 +2,20 @@
 
     export_onnx(model, 'posenet.onnx', 'PoseNet', settings, epoch=24)
     net = OnnxNetwork('posenet.onnx')       # net.network, net.settings, net.joints_name
+
+Model files are read and their exports cached through `main.checkpoint` (`read_checkpoint`,
+`open_network`, `export_model`); this module holds the ONNX Runtime execution, the export
+mechanics, the metadata format and the quantisation.
     coord = net(crops)                       # (N, J, 3) torch tensor, like the PyTorch model
 
 An exported file holds the network with a dynamic batch axis (fixed crop size: the snapshot's
 `input_shape`) and, in the ONNX model's `metadata_props`, what a predictor needs to use it:
 
     network         'PoseNet' or 'RootNet'
-    model_settings  JSON of the snapshot's settings (`main.predictor.read_snapshot`: resnet_type,
-                    input_shape, output_shape, depth_dim, bbox_3d_shape, pixel_mean, pixel_std,
-                    and for PoseNet joints_name, flip_pairs, skeleton)
+    model_settings  JSON of the snapshot's settings (`main.checkpoint.ModelSettings.to_dict`:
+                    resnet_type, input_shape, output_shape, depth_dim, bbox_3d_shape,
+                    pixel_mean, pixel_std, network, and for PoseNet joints_name, flip_pairs,
+                    skeleton)
     joints_name     JSON list of the joint names (PoseNet; [] for RootNet)
     epoch           the snapshot's epoch ('' when unknown)
     source          JSON {path, size, mtime_ns} of the snapshot it came from (cache check)
@@ -59,7 +64,6 @@ import torch
 from common.utils.crop import normalise_batch
 from common.utils.errors import PoseNetError
 from common.utils.file_io import atomic_path
-from common.utils.snapshot import unwrap
 
 ONNX_OPSET = 17
 EXPORT_FORMAT = 'posenet-3dmppe-onnx-1'
@@ -112,13 +116,13 @@ def onnx_metadata(network, settings, epoch=None, source=None):
 
 
 def export_onnx(model, path, network, settings, epoch=None, source=None, opset=ONNX_OPSET):
-    """Export `model` (PoseNet or RootNet, any device, possibly wrapped) to the ONNX file `path`
+    """Export `model` (a bare PoseNet or RootNet, any device) to the ONNX file `path`
     (written atomically) with a dynamic batch axis; `settings` (a `model_settings` dict with
     at least `input_shape`) and the rest go into `metadata_props`. Returns `path`."""
     onnx = _import('onnx')
     meta = onnx_metadata(network, settings, epoch, source)
     height, width = (int(v) for v in settings['input_shape'])
-    net = copy.deepcopy(unwrap(model)).float().cpu().eval()
+    net = copy.deepcopy(model).float().cpu().eval()
     net = net.to(memory_format=torch.contiguous_format)
     img = torch.zeros(2, 3, height, width)      # batch 2: nothing specialises on a batch of 1
     if network == 'PoseNet':

@@ -14,7 +14,6 @@ detector, root depths (`root_depth`) skip RootNet, and `root_prior=True` uses th
 camera-distance prior `k = sqrt(fx * fy * A_real / A_img)` instead of RootNet. All people of an
 image go through each network in one batch.
 """
-import copy
 import math
 import numbers
 import warnings
@@ -162,7 +161,7 @@ class Pipeline:
         detector. The default names 'posenet', 'rootnet' and 'detector' (`main.model_store`)
         mean the official models, fetched into `model_dir` (default `$POSENET_MODEL_DIR`, else
         `~/.cache/posenet-3dmppe`) when missing. `cfg`: settings of snapshots that do not carry
-        their own (copied for each network); `default_joints`: joint set of a PoseNet snapshot
+        their own (not changed: each predictor takes its file's settings into a new config); `default_joints`: joint set of a PoseNet snapshot
         without settings (default MuCo's 21 joints, the original demo's model). Runs on
         `cfg.device`. `backend` ('auto', 'torch', 'onnx', 'onnx-int8'; see `main.predictor`):
         'auto' runs both networks with ONNX Runtime on the CPU (exported once, cached next to
@@ -179,11 +178,11 @@ class Pipeline:
         posenet = resolve_model(posenet, model_dir)
         rootnet = None if rootnet is None else resolve_model(rootnet, model_dir)
         detector = None if detector is None else resolve_model(detector, model_dir)
-        pose = PoseNetPredictor.from_snapshot(posenet, copy.deepcopy(cfg),
+        pose = PoseNetPredictor.from_snapshot(posenet, cfg,
                                               default_joints or MuCo, flip_test, cfg.device,
                                               backend)
         root = None if rootnet is None else RootNetPredictor.from_snapshot(
-            rootnet, copy.deepcopy(cfg), cfg.device, backend)
+            rootnet, cfg, cfg.device, backend)
         det = None
         if detector is not None:
             from common.nets.detector import PersonDetector, resolve_detector

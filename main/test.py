@@ -9,7 +9,7 @@ records them (snapshots written by this project); official snapshots use `--cfg`
 """
 import argparse
 
-from common.utils.cli import add_common_args, add_run_args, configure, run_cli
+from common.utils.cli import add_common_args, add_run_args, run_cli
 
 
 def parse_args(argv=None):
@@ -33,16 +33,17 @@ def parse_args(argv=None):
 
 def main(argv=None):
     """Run the test set through the snapshot and evaluate; returns the metrics dict."""
-    from main.config import cfg
+    from main.config import Config
     from main.engine import Tester
 
     args = parse_args(argv)
-    configure(cfg, args)
+    cfg = Config.from_args(args)
 
     tester = Tester(cfg, args.test_epoch, backend=args.backend)
     error = None
     try:
-        tester.load_snapshot()
+        tester.load_snapshot()          # the snapshot's settings -> tester.cfg, a new config
+        cfg = tester.cfg
         tester.log_config()
         tester.logger.info(f'Testing snapshot {args.test_epoch} on {cfg.testset} '
                            f'({tester.device}, flip_test={cfg.flip_test}, backend={args.backend})')

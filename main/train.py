@@ -8,7 +8,7 @@
 """
 import argparse
 
-from common.utils.cli import add_common_args, add_run_args, configure, run_cli
+from common.utils.cli import add_common_args, add_run_args, run_cli
 
 
 def parse_args(argv=None):
@@ -32,11 +32,11 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run training; returns the Trainer (its last epoch's mean loss in `last_loss`)."""
     from common.utils import dist
-    from main.config import cfg
+    from main.config import Config
     from main.engine import Trainer
 
     args = parse_args(argv)
-    configure(cfg, args, args.continue_train)
+    cfg = Config.from_args(args, args.continue_train)
 
     trainer = Trainer(cfg)
     error = None
@@ -48,6 +48,7 @@ def main(argv=None):
         trainer.last_loss = None
         if not trainer.prepare_run(overwrite=args.overwrite):
             return trainer              # --continue of a complete run: nothing to do
+        # --continue: trainer.cfg is the snapshot's model and run settings (a new config)
         trainer.log_config()
         trainer.make_batch_generator()
         trainer.make_model()

@@ -1,25 +1,12 @@
-"""Shared test set-up: every test starts from the default configuration."""
-import copy
-
+"""Shared test set-up (a configuration is a value: there is no global one to restore)."""
 import pytest
 import torch
-
-from main.config import cfg
 
 
 @pytest.fixture(autouse=True)
 def _own_model_folder(tmp_path_factory, monkeypatch):
     """Models fetched by a test go to a fresh folder, never to the user's cache."""
     monkeypatch.setenv('POSENET_MODEL_DIR', str(tmp_path_factory.mktemp('model_dir')))
-
-
-@pytest.fixture(autouse=True)
-def _restore_cfg():
-    """Undo any change a test makes to the global `cfg`."""
-    saved = copy.deepcopy(vars(cfg))
-    yield
-    vars(cfg).clear()
-    vars(cfg).update(saved)
 
 
 def pytest_collection_modifyitems(config, items):

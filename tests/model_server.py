@@ -8,7 +8,7 @@ import torch
 
 from common.nets.posenet import get_pose_net
 from common.nets.rootnet import get_root_net
-from common.utils.snapshot import save_snapshot
+from main.checkpoint import save_snapshot
 from main.config import Config
 from main.model_store import ModelEntry
 
@@ -18,7 +18,7 @@ SMALL = {'resnet_type': 18, 'joint_num': 21, 'depth_dim': 8}
 def tiny_snapshot_bytes(network='PoseNet', depth_dim=8, path=None):
     """Bytes of a snapshot of a ResNet-18 PoseNet (21 joints, `depth_dim` bins) or RootNet in
     the original's format (written through `save_snapshot` into `path`)."""
-    cfg = Config().update(resnet_type=18, pretrained_backbone=False, depth_dim=depth_dim)
+    cfg = Config(resnet_type=18, pretrained_backbone=False, depth_dim=depth_dim)
     torch.manual_seed(0)
     model = get_pose_net(cfg, True, 21) if network == 'PoseNet' else get_root_net(cfg, True)
     save_snapshot(str(path), 24, model)

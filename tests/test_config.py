@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from common.utils.cli import add_common_args, configure
+from common.utils.errors import PoseNetError
+from common.utils.cli import add_common_args
 from main.config import (MODEL_FIELDS, ROOT_DIR, Config, ConfigError, check_resume, parse_gpu_ids,
                          parse_value)
 
@@ -21,8 +22,8 @@ def test_defaults_are_the_original_release():
 
 
 def test_overrides_from_command_line_strings():
-    c = Config().apply_overrides(['resnet_type=18', 'input_shape=(128, 96)', 'trainset_2d=[]',
-                                  'testset=MuPoTS', 'lr=0.01', 'flip_test=False', 'lr=1'])
+    c = Config().with_overrides(['resnet_type=18', 'input_shape=(128, 96)', 'trainset_2d=[]',
+                                 'testset=MuPoTS', 'lr=0.01', 'flip_test=False', 'lr=1'])
     assert c.resnet_type == 18
     assert c.input_shape == (128, 96) and c.output_shape == (32, 24)
     assert c.trainset_2d == [] and c.testset == 'MuPoTS'
@@ -31,17 +32,16 @@ def test_overrides_from_command_line_strings():
 
 
 def test_output_shape_follows_input_unless_given():
-    c = Config().update(output_shape=(10, 20))
-    c.update(input_shape=(64, 64))
+    c = Config(output_shape=(10, 20)).replace(input_shape=(64, 64))
     assert c.output_shape == (10, 20) and 'output_shape' in c.given
-    c.update(output_shape=None)
+    c = c.replace(output_shape=None)
     assert c.output_shape == (16, 16) and 'output_shape' not in c.given
-    c.apply_overrides(['input_shape=(128, 96)', 'output_shape=(32, 24)'])
+    c = c.with_overrides(['input_shape=(128, 96)', 'output_shape=(32, 24)'])
     assert c.output_shape == (32, 24)
 
 
 def test_output_dirs_follow_output_dir(tmp_path):
-    c = Config().update(output_dir=str(tmp_path))
+    c = Config(output_dir=str(tmp_path))
     assert c.model_dir == str(tmp_path / 'model_dump') and c.log_dir == str(tmp_path / 'log')
     assert not os.path.exists(c.model_dir)  # nothing created until a run starts
     c.make_dirs()
@@ -68,7 +68,7 @@ def test_env_variables_set_roots(monkeypatch, tmp_path):
 ])
 def test_bad_overrides_are_clear_errors(items, match):
     with pytest.raises(ConfigError, match=match):
-        Config().apply_overrides(items)
+        Config().with_overrides(items)
 
 
 def test_parse_value():
@@ -94,16 +94,17 @@ def test_parse_gpu_ids_errors(arg, visible, match):
         parse_gpu_ids(arg, visible)
 
 
-def test_set_args_cpu_fallback():
-    c = Config().set_args(None, num_visible=0)
+def test_with_devices_cpu_fallback():
+    c = Config().with_devices(None, num_visible=0)
     assert c.gpu_ids == [] and c.num_gpus == 0 and str(c.device) == 'cpu'
-    c.set_args('1', continue_train=True, num_visible=2)
-    assert c.gpu_ids == [1] and str(c.device) == 'cuda:1' and c.continue_train
+    d = c.with_devices('1', continue_train=True, num_visible=2)
+    assert d.gpu_ids == [1] and str(d.device) == 'cuda:1' and d.continue_train
+    assert c.gpu_ids == [] and not c.continue_train     # c is a value: not changed
 
 
 def test_import_has_no_side_effects(tmp_path):
     env = dict(os.environ, POSENET_OUTPUT_DIR=str(tmp_path / 'out'))
-    code = 'import main.config, common.nets.posenet, common.utils.snapshot; print("ok")'
+    code = 'import main.config, common.nets.posenet, main.checkpoint; print("ok")'
     for cwd in (ROOT_DIR, os.path.join(ROOT_DIR, 'main')):
         out = subprocess.run([sys.executable, '-c', code], cwd=cwd, env=env,
                              capture_output=True, text=True)
@@ -122,7 +123,7 @@ def test_cfg_given_twice_merges_groups_later_wins():
     args = parse_cli(['--cfg', 'resnet_type=18', 'depth_dim=8', '--gpu', '',
                       '--cfg', 'pretrained_backbone=False', 'depth_dim=16'])
     assert args.cfg == ['resnet_type=18', 'depth_dim=8', 'pretrained_backbone=False', 'depth_dim=16']
-    c = configure(Config(), args)
+    c = Config.from_args(args)
     assert c.resnet_type == 18 and c.pretrained_backbone is False and c.depth_dim == 16
     parse_cli(['--cfg', 'lr=1'])
     assert parse_cli([]).cfg == []  # the default list is not extended in place
@@ -138,7 +139,7 @@ def test_cfg_given_twice_merges_groups_later_wins():
 def test_input_shape_must_be_multiple_of_32(item, match):
     c = Config()
     with pytest.raises(ConfigError, match=match):
-        c.apply_overrides(['resnet_type=18', item])
+        c.with_overrides(['resnet_type=18', item])
     assert c.resnet_type == 50 and c.input_shape == (256, 256)  # nothing applied
     assert c.given == set()
 
@@ -146,8 +147,8 @@ def test_input_shape_must_be_multiple_of_32(item, match):
 def test_given_output_shape_must_be_input_over_4():
     with pytest.raises(ConfigError, match=r"output_shape \(32, 32\) does not fit input_shape "
                                           r"\(64, 64\).*input_shape / 4 = \(16, 16\)"):
-        Config().apply_overrides(['input_shape=(64, 64)', 'output_shape=(32, 32)'])
-    c = Config().apply_overrides(['output_shape=(64, 64)'])
+        Config().with_overrides(['input_shape=(64, 64)', 'output_shape=(32, 32)'])
+    c = Config().with_overrides(['output_shape=(64, 64)'])
     assert c.output_shape == (64, 64) and 'output_shape' in c.given
 
 
@@ -159,7 +160,7 @@ def test_check_shapes_agrees_with_the_network():
     for side in (32, 48, 63, 96):
         with torch.no_grad():
             heat = head(backbone(torch.zeros(1, 3, side, 32)))
-        c = Config().update(input_shape=(side, 32))
+        c = Config(input_shape=(side, 32))
         fits = heat.shape[-2:] == c.output_shape
         try:
             c.check_shapes()
@@ -201,15 +202,15 @@ def test_check_shapes_agrees_with_the_network():
 def test_range_errors_name_field_value_and_range(item, match):
     c = Config()
     with pytest.raises(ConfigError, match=match):
-        c.apply_overrides(['depth_dim=8', item])
+        c.with_overrides(['depth_dim=8', item])
     assert c.depth_dim == 64  # all or nothing
 
 
 def test_valid_values_at_the_range_edges():
-    c = Config().apply_overrides(['batch_size=1', 'num_thread=0', 'depth_dim=1', 'end_epoch=1',
-                                  'lr_dec_epoch=[]', 'lr_dec_factor=0.5', 'amp=bf16',
-                                  'bbox_3d_shape=(1500.5, 2000, 2000)', 'pixel_std=[1, 1, 1]',
-                                  'trainset_2d=MSCOCO', "trainset_3d=('MuCo',)", 'lr=1'])
+    c = Config().with_overrides(['batch_size=1', 'num_thread=0', 'depth_dim=1', 'end_epoch=1',
+                                 'lr_dec_epoch=[]', 'lr_dec_factor=0.5', 'amp=bf16',
+                                 'bbox_3d_shape=(1500.5, 2000, 2000)', 'pixel_std=[1, 1, 1]',
+                                 'trainset_2d=MSCOCO', "trainset_3d=('MuCo',)", 'lr=1'])
     assert (c.batch_size, c.num_thread, c.depth_dim, c.end_epoch) == (1, 0, 1, 1)
     assert c.lr_dec_epoch == [] and c.lr_dec_factor == 0.5 and c.amp == 'bf16'
     assert c.bbox_3d_shape == (1500.5, 2000, 2000) and c.pixel_std == (1, 1, 1)
@@ -229,44 +230,43 @@ def test_check_resume():
 def test_given_tracks_explicit_fields_only():
     c = Config()
     assert c.given == set() and 'given' not in c.fields() and 'given' not in repr(c)
-    c.apply_overrides(['resnet_type=18', 'input_shape=(128, 128)'])
-    c.update(lr=0.01)
+    c = c.with_overrides(['resnet_type=18', 'input_shape=(128, 128)']).replace(lr=0.01)
     assert c.given == {'resnet_type', 'input_shape', 'lr'}
     assert 'output_shape' not in c.given  # derived, not given
     with pytest.raises(ConfigError, match="unknown config key 'given'"):
-        c.update(given={'lr'})
+        c.replace(given={'lr'})
 
 
 def test_model_settings_round_trip():
-    c = Config().apply_overrides(['resnet_type=18', 'input_shape=(128, 96)', 'depth_dim=16'])
+    c = Config().with_overrides(['resnet_type=18', 'input_shape=(128, 96)', 'depth_dim=16'])
     s = c.model_settings()
     assert s == {'resnet_type': 18, 'input_shape': [128, 96], 'output_shape': [32, 24],
                  'depth_dim': 16, 'bbox_3d_shape': [2000, 2000, 2000],
                  'pixel_mean': [0.485, 0.456, 0.406], 'pixel_std': [0.229, 0.224, 0.225]}
     assert tuple(s) == MODEL_FIELDS
-    d = Config().apply_model_settings(s, 'snap.pth.tar')
+    d = Config().with_model_settings(s, 'snap.pth.tar')
     assert d.model_settings() == s
     assert d.input_shape == (128, 96) and d.output_shape == (32, 24) and d.resnet_type == 18
     assert d.given == set()
 
 
-def test_apply_model_settings_keeps_missing_fields_and_equal_given_values():
-    c = Config().apply_overrides(['resnet_type=18', 'depth_dim=32'])
-    c.apply_model_settings({'resnet_type': 18, 'input_shape': [64, 64]}, 'old.pth.tar')
+def test_with_model_settings_keeps_missing_fields_and_equal_given_values():
+    c = Config().with_overrides(['resnet_type=18', 'depth_dim=32'])
+    c = c.with_model_settings({'resnet_type': 18, 'input_shape': [64, 64]}, 'old.pth.tar')
     assert c.resnet_type == 18 and c.input_shape == (64, 64) and c.output_shape == (16, 16)
     assert c.depth_dim == 32  # not in the settings: kept
 
 
-def test_apply_model_settings_refuses_conflict_with_given_value():
-    c = Config().apply_overrides(['resnet_type=18'])
+def test_with_model_settings_refuses_conflict_with_given_value():
+    c = Config().with_overrides(['resnet_type=18'])
     with pytest.raises(ConfigError, match=r"config key 'resnet_type' was given as 18 but the model "
                                           r"in /o/snapshot_24.pth.tar has resnet_type=50"):
-        c.apply_model_settings({'depth_dim': 16, 'resnet_type': 50}, '/o/snapshot_24.pth.tar')
+        c.with_model_settings({'depth_dim': 16, 'resnet_type': 50}, '/o/snapshot_24.pth.tar')
     assert c.resnet_type == 18 and c.depth_dim == 64  # nothing applied
-    c.apply_overrides(['input_shape=(128, 128)'])
+    c = c.with_overrides(['input_shape=(128, 128)'])
     with pytest.raises(ConfigError, match=r"'input_shape' was given as \(128, 128\).*"
                                           r"has input_shape=\(256, 256\)"):
-        c.apply_model_settings({'input_shape': [256, 256]}, 's.pth')
+        c.with_model_settings({'input_shape': [256, 256]}, 's.pth')
 
 
 @pytest.mark.parametrize('settings,match', [
@@ -275,8 +275,45 @@ def test_apply_model_settings_refuses_conflict_with_given_value():
                                   r"not a multiple of 32"),
     ({'input_shape': [64, 64], 'output_shape': [32, 32]}, r"s.pth: bad model setting: output_shape"),
 ])
-def test_apply_model_settings_refuses_bad_values(settings, match):
+def test_with_model_settings_refuses_bad_values(settings, match):
     c = Config()
     with pytest.raises(ConfigError, match=match):
-        c.apply_model_settings(settings, 's.pth')
+        c.with_model_settings(settings, 's.pth')
     assert c.input_shape == (256, 256) and c.depth_dim == 64
+
+
+def test_a_config_is_a_value_every_change_returns_a_new_one():
+    import copy
+    c = Config(resnet_type=18)
+    before = copy.deepcopy(c.fields()), c.given
+    changed = [c.replace(depth_dim=8), c.with_overrides(['input_shape=(128, 96)']),
+               c.with_model_settings({'input_shape': [64, 64], 'depth_dim': 16}, 's.pth'),
+               c.with_devices('0', continue_train=True, num_visible=1)]
+    assert (c.fields(), c.given) == before
+    assert [n.depth_dim for n in changed] == [8, 64, 16, 64]
+    assert changed[1].output_shape == (32, 24) and changed[2].output_shape == (16, 16)
+    assert changed[3].gpu_ids == [0] and changed[3].continue_train
+    assert all(n is not c for n in changed)
+    assert c.with_model_settings(None, 'official.pth.tar') is c     # no settings: as it is
+
+
+@pytest.mark.parametrize('change', [lambda c: setattr(c, 'lr', 0.5),
+                                    lambda c: setattr(c, 'new_field', 1),
+                                    lambda c: delattr(c, 'lr')])
+def test_setting_a_field_in_place_is_refused(change):
+    c = Config()
+    with pytest.raises(AttributeError, match=r"a Config is not changed in place .* use "
+                                             r"cfg\.replace\("):
+        change(c)
+    assert c.lr == 1e-3 and not hasattr(c, 'new_field')
+
+
+def test_from_args_builds_from_the_defaults_each_time():
+    first = Config.from_args(parse_cli(['--cfg', 'resnet_type=18', 'testset=MuPoTS',
+                                        '--gpu', '']))
+    second = Config.from_args(parse_cli([]))
+    assert (first.resnet_type, first.testset, first.given) == (18, 'MuPoTS',
+                                                              {'resnet_type', 'testset'})
+    assert (second.resnet_type, second.testset, second.given) == (50, 'Human36M', set())
+    with pytest.raises(PoseNetError, match="config key 'testset': 'Nowhere' is not one of"):
+        Config.from_args(parse_cli(['--cfg', 'testset=Nowhere']))

@@ -55,7 +55,7 @@ def entry(path, joint_img, joint_vis=None, bbox=BOX):
 @pytest.fixture
 def small_cfg():
     """A 64 x 64 input: heatmap 16 x 16, 64 depth bins."""
-    cfg = Config().update(input_shape=(64, 64))
+    cfg = Config(input_shape=(64, 64))
     assert cfg.output_shape == (16, 16) and cfg.depth_dim == 64
     return cfg
 

@@ -28,7 +28,7 @@ def tree(tmp_path_factory):
 @pytest.fixture
 def cfg(tree):
     """A configuration whose data_dir is the generated tree."""
-    return Config().update(data_dir=tree[0])
+    return Config(data_dir=tree[0])
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_human36m_protocols_and_subsampling(cfg, gt, protocol, split, subjects, 
 
 
 def test_human36m_without_gt_info_reads_the_bbox_root_file(cfg, gt, monkeypatch):
-    monkeypatch.setattr(cfg, 'use_gt_info', False)
+    cfg = cfg.replace(use_gt_info=False)
     db = Human36M('test', cfg)
     records = {r['image_id']: r for r in gt['Human36M']['bbox_root']}
     assert len(db.data) == 24
@@ -129,13 +129,13 @@ def test_human36m_without_gt_info_reads_the_bbox_root_file(cfg, gt, monkeypatch)
 
 
 def test_human36m_bbox_root_file_must_cover_the_test_images(cfg, gt, tree, monkeypatch, tmp_path):
-    monkeypatch.setattr(cfg, 'use_gt_info', False)
+    cfg = cfg.replace(use_gt_info=False)
     folder = tmp_path / 'Human36M'
     (folder / 'bbox_root').mkdir(parents=True)
     os.symlink(osp.join(tree[0], 'Human36M', 'annotations'), folder / 'annotations')
     (folder / 'bbox_root' / 'bbox_root_human36m_output.json').write_text(
         json.dumps(gt['Human36M']['bbox_root'][1:]))
-    monkeypatch.setattr(cfg, 'data_dir', str(tmp_path))
+    cfg = cfg.replace(data_dir=str(tmp_path))
     with pytest.raises(PoseNetError, match='no box/root for image_id'):
         Human36M('test', cfg)
 
@@ -184,7 +184,7 @@ def test_muco_picking_rule_on_a_hand_made_scene(cfg, tmp_path, monkeypatch):
     folder = tmp_path / 'MuCo' / 'data'
     folder.mkdir(parents=True)
     (folder / 'MuCo-3DHP.json').write_text(json.dumps({'images': images, 'annotations': anns}))
-    monkeypatch.setattr(cfg, 'data_dir', str(tmp_path))
+    cfg = cfg.replace(data_dir=str(tmp_path))
     db = MuCo('train', cfg)
     np.testing.assert_allclose([e['root_cam'] for e in db.data], [SCENE[3], SCENE[2]])
 
@@ -206,7 +206,7 @@ def test_mupots_entries_are_the_valid_annotations(cfg, gt):
 
 
 def test_mupots_without_gt_info_has_one_entry_per_bbox_root_record(cfg, gt, monkeypatch):
-    monkeypatch.setattr(cfg, 'use_gt_info', False)
+    cfg = cfg.replace(use_gt_info=False)
     db = MuPoTS('test', cfg)
     records = gt['MuPoTS']['bbox_root']
     assert len(db.data) == len(records)
@@ -259,7 +259,7 @@ def test_mscoco_test_reads_boxes_and_roots_from_the_bbox_root_file(cfg, gt):
 
 # -- errors ---------------------------------------------------------------------------------------
 def test_data_dir_is_read_at_construction_and_missing_files_are_named(cfg, tree, tmp_path, monkeypatch):
-    monkeypatch.setattr(cfg, 'data_dir', str(tmp_path))
+    cfg = cfg.replace(data_dir=str(tmp_path))
     with pytest.raises(PoseNetError) as err:
         MuCo('train', cfg)
     assert osp.join(str(tmp_path), 'MuCo') in str(err.value)
@@ -275,7 +275,7 @@ def test_data_dir_is_read_at_construction_and_missing_files_are_named(cfg, tree,
 
 
 def test_wrong_split_and_broken_files_are_clear_errors(cfg, tmp_path, monkeypatch):
-    monkeypatch.setattr(cfg, 'data_dir', str(tmp_path))
+    cfg = cfg.replace(data_dir=str(tmp_path))
     with pytest.raises(PoseNetError, match="no 'test' split"):
         MuCo('test', cfg)
     with pytest.raises(PoseNetError, match='protocol'):
@@ -304,7 +304,7 @@ def test_human36m_entries_follow_the_files_order_not_the_ids(tree, tmp_path):
     for i, ann in enumerate(annot['annotations']):
         ann['id'] = 10 ** 6 - i
     json.dump(annot, open(path, 'w'))
-    cfg = Config().update(data_dir=str(tmp_path))
+    cfg = Config(data_dir=str(tmp_path))
     db = Human36M('test', cfg)
     subject9 = [e['img_id'] for e in db.data if osp.basename(e['img_path']).startswith('s_09_')]
     expected = [a['image_id'] for a in annot['annotations']
@@ -318,7 +318,7 @@ def test_human36m_entries_follow_the_files_order_not_the_ids(tree, tmp_path):
 
 def test_wrong_file_structure_names_the_file_and_field(tree, tmp_path):
     ann_dir = copy_h36m(tree, str(tmp_path))
-    cfg = Config().update(data_dir=str(tmp_path))
+    cfg = Config(data_dir=str(tmp_path))
     data_path = osp.join(ann_dir, 'Human36M_subject9_data.json')
     original = open(data_path).read()
     open(data_path, 'w').write('{}')

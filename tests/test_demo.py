@@ -20,11 +20,10 @@ from common.nets.posenet import get_pose_net
 from common.nets.rootnet import get_root_net
 from common.utils.errors import PoseNetError
 from common.utils.html_view import plotly_js_name
-from common.utils.snapshot import save_snapshot
 from data.detections import read_bbox_root, read_detections, select_image, write_bbox_root
 from data.MuCo.MuCo import MuCo
-from main.config import cfg
-from main.predictor import posenet_settings, rootnet_settings
+from main.checkpoint import ModelSettings, save_snapshot
+from main.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL_CFG = ['resnet_type=18', 'pretrained_backbone=False', 'input_shape=(64, 64)']
@@ -45,8 +44,7 @@ def draw_person_image(path):
 
 @pytest.fixture
 def small_cfg():
-    cfg.apply_overrides(SMALL_CFG)
-    return cfg
+    return Config().with_overrides(SMALL_CFG)
 
 
 @pytest.fixture
@@ -63,7 +61,7 @@ def rootnet(tmp_path, small_cfg):
     torch.manual_seed(1)
     model = get_root_net(small_cfg, True)
     return str(save_snapshot(str(tmp_path / 'rootnet.pth.tar'), 2, model, None,
-                             rootnet_settings(small_cfg)))
+                             ModelSettings.from_config(small_cfg, 'RootNet')))
 
 
 class StubDetector:
@@ -162,7 +160,7 @@ def test_no_box_runs_the_detector_and_no_root_runs_rootnet(tmp_path, photo, snap
 
 def test_snapshot_with_settings_needs_no_cfg(tmp_path, photo, small_cfg):
     torch.manual_seed(0)
-    settings = posenet_settings(small_cfg, MuCo.joints_name, MuCo.flip_pairs, MuCo.skeleton)
+    settings = ModelSettings.from_config(small_cfg, 'PoseNet', MuCo)
     path = str(save_snapshot(str(tmp_path / 's.pth.tar'), 1, get_pose_net(small_cfg, True, 21),
                              None, settings))
     meta = demo.main(['--input', photo, '--snapshot', path, '--out', str(tmp_path),

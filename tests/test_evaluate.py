@@ -27,7 +27,7 @@ def tree(tmp_path_factory):
 
 @pytest.fixture
 def cfg(tree):
-    return Config().update(data_dir=tree[0])
+    return Config(data_dir=tree[0])
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def test_human36m_protocol1_aligns_rigidly_and_optionally_with_scale(cfg, gt, tm
 
 
 def test_human36m_without_gt_info_evaluates_with_rootnet_roots(cfg, gt, tmp_path, monkeypatch):
-    monkeypatch.setattr(cfg, 'use_gt_info', False)
+    cfg = cfg.replace(use_gt_info=False)
     db = Human36M('test', cfg)
     preds = perfect_predictions(db)        # same crops and roots as the entries
     metrics = db.evaluate(preds, str(tmp_path))
@@ -245,7 +245,7 @@ def same_json(a, b):
 def test_human36m_evaluate_equals_the_per_entry_reference(cfg, tmp_path, small_chunks, protocol,
                                                            scaled, gt_info, monkeypatch):
     from tool import reference
-    monkeypatch.setattr(cfg, 'use_gt_info', gt_info)
+    cfg = cfg.replace(use_gt_info=gt_info)
     db = Human36M('test', cfg, protocol=protocol, scaled_procrustes=scaled)
     preds = noisy_predictions(db)
     ours = db.evaluate(preds, str(tmp_path / 'ours'))

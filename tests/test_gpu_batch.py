@@ -32,7 +32,7 @@ def tree(tmp_path_factory):
     path, _ = make_tree(tmp_path_factory, 'gpu_batch', datasets=['Human36M', 'MPII'],
                         img_size=(160, 120), num_images=3, h36m_actions=1, h36m_cameras=1,
                         h36m_frames=(0, 5))
-    return Config().update(data_dir=path)
+    return Config(data_dir=path)
 
 
 def gpu_crop(path, bbox, do_flip, scale, rot, input_shape, occlusion=(0, 0, 0, 0)):
@@ -203,10 +203,10 @@ def test_rootnet_targets_identical_and_crops_close(tree):
 
 def test_data_backend_setting_is_validated():
     assert Config().data_backend == 'opencv'
-    assert Config().update(data_backend='gpu').data_backend == 'gpu'
+    assert Config(data_backend='gpu').data_backend == 'gpu'
     with pytest.raises(ConfigError, match="config key 'data_backend' must be 'opencv' or "
                                           "'gpu', got 'cuda'"):
-        Config().update(data_backend='cuda')
+        Config(data_backend='cuda')
 
 
 def test_trainer_input_from_the_gpu_path_equals_opencv_input(tree, tmp_path, monkeypatch):
@@ -216,10 +216,10 @@ def test_trainer_input_from_the_gpu_path_equals_opencv_input(tree, tmp_path, mon
     monkeypatch.setattr(dataset_module, 'get_aug_config', lambda: aug()[:4] + (False,))
     batches = {}
     for backend in ('opencv', 'gpu'):
-        cfg = Config().update(resnet_type=18, pretrained_backbone=False, input_shape=(64, 64),
-                              depth_dim=16, batch_size=6, num_thread=0, data_backend=backend,
-                              trainset_2d=['MPII'], data_dir=tree.data_dir,
-                              output_dir=str(tmp_path / backend)).set_args(None, num_visible=0)
+        cfg = Config(resnet_type=18, pretrained_backbone=False, input_shape=(64, 64),
+                     depth_dim=16, batch_size=6, num_thread=0, data_backend=backend,
+                     trainset_2d=['MPII'], data_dir=tree.data_dir,
+                     output_dir=str(tmp_path / backend)).with_devices(None, num_visible=0)
         trainer = Trainer(cfg)
         trainer.make_batch_generator()
         torch.manual_seed(0)
@@ -274,9 +274,9 @@ def test_cuda_decode_and_crop_match_the_cpu_ones():
 @pytest.mark.gpu
 def test_cuda_trainer_input_matches_the_cpu_one(tree, tmp_path):
     from main.engine import Trainer
-    cfg = Config().update(resnet_type=18, pretrained_backbone=False, input_shape=(64, 64),
-                          depth_dim=16, batch_size=4, num_thread=0, data_backend='gpu',
-                          data_dir=tree.data_dir, output_dir=str(tmp_path)).set_args('0')
+    cfg = Config(resnet_type=18, pretrained_backbone=False, input_shape=(64, 64),
+                 depth_dim=16, batch_size=4, num_thread=0, data_backend='gpu',
+                 data_dir=tree.data_dir, output_dir=str(tmp_path)).with_devices('0')
     trainer = Trainer(cfg)
     trainer.make_batch_generator()
     torch.manual_seed(0)

@@ -55,7 +55,7 @@ def test_dry_run_commands_are_accepted_by_the_drivers(monkeypatch, capsys):
         if 'main/train.py' in argv:
             args = train_main.parse_args(argv[argv.index('main/train.py') + 1:])
             assert args.gpu_ids == '0' and args.no_progress
-            cfg = Config().apply_overrides(args.cfg)
+            cfg = Config().with_overrides(args.cfg)
             assert cfg.resnet_type == 50 and cfg.input_shape == (256, 256)
             assert cfg.batch_size == 8 and cfg.end_epoch == 1 and not cfg.pretrained_backbone
             assert cfg.output_dir.endswith(f'/runs/{gpu_check.run_folder(name)}') or \
@@ -64,7 +64,7 @@ def test_dry_run_commands_are_accepted_by_the_drivers(monkeypatch, capsys):
         elif 'main/test.py' in argv:
             args = test_main.parse_args(argv[argv.index('main/test.py') + 1:])
             assert args.gpu_ids == '0' and args.test_epoch == 0
-            assert Config().apply_overrides(args.cfg).output_dir.endswith('/runs/train_fp32')
+            assert Config().with_overrides(args.cfg).output_dir.endswith('/runs/train_fp32')
         elif 'demo/demo.py' in argv:
             args = demo.parse_args(argv[argv.index('demo/demo.py') + 1:])
             assert args.gpu_ids == '0' and args.backend == 'torch'
@@ -202,7 +202,7 @@ def test_model_and_batches_are_placed_on_the_gpu(tmp_path, exact_fp32):
     from common.utils.crop import normalise_batch
     from main.engine import Trainer
     from main.predictor import PoseNetPredictor
-    cfg = Config().update(output_dir=str(tmp_path), **SMALL).set_args('0')
+    cfg = Config(output_dir=str(tmp_path), **SMALL).with_devices('0')
     trainer = Trainer(cfg)
     trainer.logger.close()
     torch.manual_seed(0)
@@ -225,7 +225,7 @@ def test_model_and_batches_are_placed_on_the_gpu(tmp_path, exact_fp32):
 @pytest.mark.parametrize('amp', ['bf16', 'fp16'])
 def test_amp_forward_and_backward_are_finite_and_close(amp, exact_fp32):
     device = torch.device('cuda:0')
-    cfg = Config().update(**SMALL)
+    cfg = Config(**SMALL)
     torch.manual_seed(0)
     posenet = get_pose_net(cfg, True, 18).to(device)
     img, target = posenet_batch(device)
@@ -254,7 +254,7 @@ def test_amp_forward_and_backward_are_finite_and_close(amp, exact_fp32):
 @pytest.mark.gpu
 def test_channels_last_equals_contiguous(exact_fp32):
     device = torch.device('cuda:0')
-    cfg = Config().update(**SMALL)
+    cfg = Config(**SMALL)
     torch.manual_seed(0)
     model = get_pose_net(cfg, True, 18).to(device).eval()
     fast_model = copy.deepcopy(model).to(memory_format=torch.channels_last)

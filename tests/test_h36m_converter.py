@@ -145,7 +145,7 @@ def test_camera_and_joints_give_camera_space_joints(converted):
 
 @pytest.mark.parametrize('split', ['train', 'test'])
 def test_loader_reads_back_camera_joints(converted, split):
-    cfg = Config().update(data_dir=converted['data_dir'])
+    cfg = Config(data_dir=converted['data_dir'])
     db = Human36M(split, cfg)             # protocol 2: train 1, 5, 6, 7, 8; test 9, 11
     subjects = (1, 5, 6, 7, 8) if split == 'train' else (9, 11)
     images = {img['id']: img for s in subjects

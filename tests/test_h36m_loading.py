@@ -53,7 +53,7 @@ def tree(tmp_path_factory):
 
 @pytest.fixture
 def cfg(tree):
-    return Config().update(data_dir=tree)
+    return Config(data_dir=tree)
 
 
 def cache_files(tree):
@@ -66,7 +66,7 @@ def cache_files(tree):
                                                     ('test', 2, False)])
 def test_entries_equal_the_reference_without_cache(cfg, tree, split, protocol, gt_info,
                                                    monkeypatch):
-    monkeypatch.setattr(cfg, 'use_gt_info', gt_info)
+    cfg = cfg.replace(use_gt_info=gt_info)
     before = cache_files(tree)
     db = Human36M(split, cfg, protocol=protocol, cache=False)
     expected = reference.h36m_load(tree, split, protocol, cfg.input_shape, gt_info)
@@ -81,7 +81,7 @@ def test_entries_equal_the_reference_without_cache(cfg, tree, split, protocol, g
 
 
 def test_cache_first_and_second_start_and_after_a_change(cfg, tree, monkeypatch):
-    monkeypatch.setattr(cfg, 'input_shape', (256, 192))         # settings of this test only
+    cfg = cfg.replace(input_shape=(256, 192))    # settings of this test only
     expected = reference.h36m_load(tree, 'train', 2, (256, 192))
     first = Human36M('train', cfg)                              # parses, writes the cache
     assert_same_entries(first.data, expected)
@@ -126,7 +126,7 @@ def test_cache_first_and_second_start_and_after_a_change(cfg, tree, monkeypatch)
 
 
 def test_cache_covers_the_bbox_root_file_and_survives_damage(cfg, tree, monkeypatch):
-    monkeypatch.setattr(cfg, 'use_gt_info', False)
+    cfg = cfg.replace(use_gt_info=False)
     expected = reference.h36m_load(tree, 'test', 2, cfg.input_shape, False)
     assert_same_entries(Human36M('test', cfg).data, expected)
     assert_same_entries(Human36M('test', cfg).data, expected)
@@ -154,7 +154,7 @@ def test_read_only_cache_folder_still_loads(cfg, tree, monkeypatch, capsys):
     def refuse(path):
         raise PermissionError(13, 'Permission denied', path)
     monkeypatch.setattr(module, 'atomic_path', refuse)
-    monkeypatch.setattr(cfg, 'input_shape', (128, 96))
+    cfg = cfg.replace(input_shape=(128, 96))
     db = Human36M('test', cfg)
     assert_same_entries(db.data, reference.h36m_load(tree, 'test', 2, (128, 96)))
     assert 'no cache of the parsed annotations' in capsys.readouterr().out
@@ -182,5 +182,5 @@ def test_damaged_files_are_named(tmp_path, damage, message):
         with open(prefix + kind + '.json', 'w') as f:
             json.dump(obj, f)
     with pytest.raises(PoseNetError, match=message) as err:
-        Human36M('train', Config().update(data_dir=out), protocol=1)
+        Human36M('train', Config(data_dir=out), protocol=1)
     assert 'Human36M_subject1_' in str(err.value)

@@ -123,12 +123,12 @@ def test_export_tool_int8_with_a_calibration_folder(posenet_snapshot, tmp_path, 
 
 def test_backend_choice_and_pipeline(posenet_snapshot, rootnet_snapshot):
     cfg, cpu, gpu = small_cfg(), torch.device('cpu'), torch.device('cuda')
-    assert resolve_backend('onnx-int8', 'a.pth.tar', cpu, cfg) == 'onnx-int8'
-    assert resolve_backend('onnx-int8', 'a.onnx', cpu, cfg) == 'onnx'     # the file decides
+    assert resolve_backend('onnx-int8', 'a.pth.tar', cpu, cfg.amp) == 'onnx-int8'
+    assert resolve_backend('onnx-int8', 'a.onnx', cpu, cfg.amp) == 'onnx'     # the file decides
     with pytest.raises(PoseNetError, match='runs on the CPU'):
-        resolve_backend('onnx-int8', 'a.pth.tar', gpu, cfg)
+        resolve_backend('onnx-int8', 'a.pth.tar', gpu, cfg.amp)
     with pytest.raises(PoseNetError, match="'onnx-int8' or 'auto'"):
-        resolve_backend('int4', 'a.pth.tar', cpu, cfg)
+        resolve_backend('int4', 'a.pth.tar', cpu, cfg.amp)
     pipe = Pipeline.from_files(Config(), posenet_snapshot, rootnet_snapshot,
                                backend='onnx-int8')
     assert pipe.posenet.backend == pipe.rootnet.backend == 'onnx-int8'

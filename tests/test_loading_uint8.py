@@ -25,7 +25,7 @@ def h36m(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('data'))
     generate(root, datasets=['Human36M'], seed=5, img_size=240, num_frames=2, h36m_actions=2,
              h36m_cameras=2, h36m_frames=(0, 5, 64))
-    cfg = Config().update(data_dir=root, input_shape=(64, 64))
+    cfg = Config(data_dir=root, input_shape=(64, 64))
     return cfg, Human36M('train', cfg), Human36M('test', cfg)
 
 

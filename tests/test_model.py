@@ -67,8 +67,8 @@ def test_loss_matches_hand_computation():
 
 
 def test_forward_with_target_returns_per_joint_loss():
-    cfg = Config().update(resnet_type=18, pretrained_backbone=False, input_shape=(64, 64),
-                          depth_dim=8)
+    cfg = Config(resnet_type=18, pretrained_backbone=False, input_shape=(64, 64),
+                 depth_dim=8)
     torch.manual_seed(0)
     model = get_pose_net(cfg, True, joint_num=5).eval()
     img = torch.randn(2, 3, 64, 64)
@@ -83,8 +83,8 @@ def test_forward_with_target_returns_per_joint_loss():
 @pytest.mark.parametrize('resnet_type,channels', [(18, 512), (34, 512), (50, 2048),
                                                   (101, 2048), (152, 2048)])
 def test_output_shapes_every_depth_non_square(resnet_type, channels):
-    cfg = Config().update(resnet_type=resnet_type, pretrained_backbone=False,
-                          input_shape=(64, 32), depth_dim=4)
+    cfg = Config(resnet_type=resnet_type, pretrained_backbone=False,
+                 input_shape=(64, 32), depth_dim=4)
     model = get_pose_net(cfg, True, joint_num=3).eval()
     assert model.backbone.out_channels == channels
     assert model.head.deconv_layers[0].in_channels == channels
@@ -100,7 +100,7 @@ def test_output_shapes_every_depth_non_square(resnet_type, channels):
 
 
 def test_state_dict_keys_are_the_original_release_names():
-    cfg = Config().update(resnet_type=50, pretrained_backbone=False)
+    cfg = Config(resnet_type=50, pretrained_backbone=False)
     keys = set(get_pose_net(cfg, False, joint_num=18).state_dict())
     for k in ['backbone.conv1.weight', 'backbone.bn1.running_mean',
               'backbone.layer1.0.downsample.0.weight', 'backbone.layer4.2.conv3.weight',

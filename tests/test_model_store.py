@@ -195,8 +195,8 @@ def test_pipeline_from_files_fetches_default_names(tmp_path, monkeypatch, posene
     from main.pipeline import Pipeline
     monkeypatch.setattr(store, 'MODELS', {'posenet': small_entry('posenet', 'PoseNet'),
                                           'rootnet': small_entry('rootnet', 'RootNet')})
-    cfg = Config().update(resnet_type=18, depth_dim=8, input_shape=(64, 64),
-                          pretrained_backbone=False)
+    cfg = Config(resnet_type=18, depth_dim=8, input_shape=(64, 64),
+                 pretrained_backbone=False)
     with ModelServer() as server:
         server.routes['/m/posenet_small.pth.tar'] = (200, posenet_bytes, '')
         server.routes['/m/rootnet_small.pth.tar'] = (200, rootnet_bytes, '')

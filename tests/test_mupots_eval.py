@@ -406,7 +406,7 @@ def test_generated_kit_through_loader_and_evaluate(tmp_path):
     from tool.synthetic_data import generate
     truth = generate(str(tmp_path), datasets=['MuPoTS'], seed=1, num_sequences=2,
                      num_frames=3)['MuPoTS']
-    cfg = Config().update(data_dir=str(tmp_path))
+    cfg = Config(data_dir=str(tmp_path))
     db = MuPoTS('test', cfg)
     preds = np.zeros((len(db.data), db.joint_num, 3))
     h_out, w_out = cfg.output_shape

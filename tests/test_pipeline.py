@@ -10,11 +10,12 @@ import torch
 from common.nets.posenet import get_pose_net
 from common.nets.rootnet import get_root_net
 from common.utils.errors import PoseNetError
-from common.utils.snapshot import save_snapshot
-from data.joint_sets import MUCO_FLIP_PAIRS, MUCO_JOINTS, MUCO_SKELETON
+from data.joint_sets import MUCO_FLIP_PAIRS, MUCO_JOINTS
+from data.MuCo.MuCo import MuCo
+from main.checkpoint import ModelSettings, save_snapshot
 from main.config import Config
 from main.pipeline import Pipeline, camera_distance_prior, default_camera, process_boxes
-from main.predictor import PoseNetPredictor, RootNetPredictor, posenet_settings, rootnet_settings
+from main.predictor import PoseNetPredictor, RootNetPredictor
 
 IMG_W, IMG_H = 320, 240
 BLACK = np.zeros((IMG_H, IMG_W, 3), np.uint8)
@@ -51,12 +52,12 @@ class FixedRootNet(torch.nn.Module):
 
 
 def small_cfg(**fields):
-    return Config().update(**dict({'input_shape': (64, 64)}, **fields))
+    return Config(**dict({'input_shape': (64, 64)}, **fields))
 
 
 def pose_predictor(model, cfg, flip=False):
-    return PoseNetPredictor(model, cfg, MUCO_FLIP_PAIRS if flip else None, None, MUCO_JOINTS,
-                            MUCO_SKELETON)
+    return PoseNetPredictor(model, ModelSettings.from_config(cfg, 'PoseNet', MuCo),
+                            MUCO_FLIP_PAIRS if flip else None)
 
 
 # -- PoseNet geometry -----------------------------------------------------------------------------
@@ -230,16 +231,15 @@ def test_random_weight_detector_runs_through_the_pipeline():
 # -- from snapshot files ----------------------------------------------------------------------------
 def test_from_files_takes_each_networks_settings_from_its_snapshot(tmp_path):
     torch.manual_seed(0)
-    pose_cfg = Config().update(resnet_type=18, pretrained_backbone=False, input_shape=(64, 64),
-                               depth_dim=16)
+    pose_cfg = Config(resnet_type=18, pretrained_backbone=False, input_shape=(64, 64),
+                      depth_dim=16)
     pose = get_pose_net(pose_cfg, True, 21)
     pose_path = save_snapshot(str(tmp_path / 'pose.pth.tar'), 3, pose, None,
-                              posenet_settings(pose_cfg, MUCO_JOINTS, MUCO_FLIP_PAIRS,
-                                               MUCO_SKELETON))
-    root_cfg = Config().update(resnet_type=18, pretrained_backbone=False, input_shape=(96, 64))
+                              ModelSettings.from_config(pose_cfg, 'PoseNet', MuCo))
+    root_cfg = Config(resnet_type=18, pretrained_backbone=False, input_shape=(96, 64))
     root = get_root_net(root_cfg, True)
     root_path = save_snapshot(str(tmp_path / 'root.pth.tar'), 5, root, None,
-                              rootnet_settings(root_cfg))
+                              ModelSettings.from_config(root_cfg, 'RootNet'))
     pipeline = Pipeline.from_files(Config(), pose_path, root_path)
     assert pipeline.posenet.input_shape == (64, 64) and pipeline.posenet.depth_dim == 16
     assert pipeline.rootnet.input_shape == (96, 64) and pipeline.posenet.epoch == 3

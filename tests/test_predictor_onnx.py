@@ -17,14 +17,14 @@ pytest.importorskip('onnxruntime')
 from common.nets.posenet import get_pose_net  # noqa: E402
 from common.nets.rootnet import get_root_net  # noqa: E402
 from common.utils.errors import PoseNetError  # noqa: E402
-from common.utils.snapshot import save_snapshot  # noqa: E402
 from data import joint_sets  # noqa: E402
+from data.Human36M.Human36M import Human36M  # noqa: E402
 from main import test as test_main  # noqa: E402
+from main.checkpoint import ModelSettings, onnx_cache_path, save_snapshot  # noqa: E402
 from main.config import Config  # noqa: E402
 from main.onnx_backend import OnnxNetwork  # noqa: E402
 from main.pipeline import Pipeline  # noqa: E402
-from main.predictor import (PoseNetPredictor, RootNetPredictor, onnx_cache_path,  # noqa: E402
-                            posenet_settings, resolve_backend, rootnet_settings)
+from main.predictor import PoseNetPredictor, RootNetPredictor, resolve_backend  # noqa: E402
 from tool import export_onnx as export_tool  # noqa: E402
 from tool.bench.shared import random_crops, randomise_weights  # noqa: E402
 from tool.synthetic_data import generate  # noqa: E402
@@ -37,9 +37,7 @@ MUCO = types.SimpleNamespace(joints_name=joint_sets.MUCO_JOINTS,
 
 
 def small_cfg(*extra):
-    cfg = Config()
-    cfg.apply_overrides(SMALL + list(extra))
-    return cfg
+    return Config().with_overrides(SMALL + list(extra))
 
 
 def crops(n, seed):
@@ -56,7 +54,7 @@ def randomise(model, seed, k=None):
 def posenet_snapshot(tmp_path):
     cfg = small_cfg()
     model = randomise(get_pose_net(cfg, False, 21), 0)
-    settings = posenet_settings(cfg, MUCO.joints_name, MUCO.flip_pairs, MUCO.skeleton)
+    settings = ModelSettings.from_config(cfg, 'PoseNet', MUCO)
     return str(save_snapshot(str(tmp_path / 'snapshot_3.pth.tar'), 3, model, None, settings))
 
 
@@ -65,7 +63,7 @@ def rootnet_snapshot(tmp_path):
     cfg = small_cfg()
     model = randomise(get_root_net(cfg, False), 1, k=5000.)
     path = str(tmp_path / 'rootnet' / 'snapshot_7.pth.tar')
-    return str(save_snapshot(path, 7, model, None, rootnet_settings(cfg)))
+    return str(save_snapshot(path, 7, model, None, ModelSettings.from_config(cfg, 'RootNet')))
 
 
 # -- equality with PyTorch ------------------------------------------------------------------------
@@ -156,7 +154,8 @@ def test_export_tool_keeps_settings_and_joints(posenet_snapshot, tmp_path, capsy
     cfg = Config()                                  # defaults: ResNet-50, 256x256
     pred = PoseNetPredictor.from_snapshot(out, cfg, None, flip_test=True)
     assert pred.backend == 'onnx' and pred.epoch == 3
-    assert cfg.resnet_type == 18 and tuple(cfg.input_shape) == (64, 64)
+    assert pred.settings.resnet_type == 18 and pred.settings.input_shape == (64, 64)
+    assert cfg.resnet_type == 50 and cfg.input_shape == (256, 256)  # a value: not changed
     assert pred.input_shape == (64, 64) and pred.output_shape == (16, 16)
     assert pred.joints_name == MUCO.joints_name and pred.flip_pairs == MUCO.flip_pairs
     ref = PoseNetPredictor.from_snapshot(posenet_snapshot, Config(), None, True)
@@ -182,7 +181,8 @@ def test_rootnet_export_tool_and_onnx_file(rootnet_snapshot, tmp_path):
     assert OnnxNetwork(out).network == 'RootNet'
     cfg = Config()
     pred = RootNetPredictor.from_snapshot(out, cfg)
-    assert cfg.resnet_type == 18 and pred.input_shape == (64, 64)
+    assert pred.settings.resnet_type == 18 and pred.input_shape == (64, 64)
+    assert cfg.resnet_type == 50                    # the caller's config is not changed
     with pytest.raises(PoseNetError, match='is a RootNet export, not a PoseNet one'):
         PoseNetPredictor.from_snapshot(out, Config(), MUCO)
 
@@ -203,7 +203,7 @@ def test_export_cache_is_reused_and_refreshed(posenet_snapshot):
     cfg = small_cfg()
     model = randomise(get_pose_net(cfg, False, 21), 9)
     save_snapshot(posenet_snapshot, 4, model, None,
-                  posenet_settings(cfg, MUCO.joints_name, MUCO.flip_pairs, MUCO.skeleton))
+                  ModelSettings.from_config(cfg, 'PoseNet', MUCO))
     fresh = PoseNetPredictor.from_snapshot(posenet_snapshot, Config(), MUCO, backend='onnx')
     assert fresh.epoch == 4
     ref = PoseNetPredictor.from_snapshot(posenet_snapshot, Config(), MUCO).predict_crops(x)
@@ -229,18 +229,18 @@ def test_a_file_that_is_not_our_export_is_never_overwritten(posenet_snapshot, tm
 def test_backend_choice():
     cfg = Config()
     cpu, gpu = torch.device('cpu'), torch.device('cuda', 0)
-    assert resolve_backend('torch', 'a.pth.tar', cpu, cfg) == 'torch'
-    assert resolve_backend('auto', 'a.pth.tar', cpu, cfg) == 'onnx'
-    assert resolve_backend('auto', 'a.pth.tar', gpu, cfg) == 'torch'
-    assert resolve_backend('torch', 'a.onnx', cpu, cfg) == 'onnx'       # the file decides
+    assert resolve_backend('torch', 'a.pth.tar', cpu, cfg.amp) == 'torch'
+    assert resolve_backend('auto', 'a.pth.tar', cpu, cfg.amp) == 'onnx'
+    assert resolve_backend('auto', 'a.pth.tar', gpu, cfg.amp) == 'torch'
+    assert resolve_backend('torch', 'a.onnx', cpu, cfg.amp) == 'onnx'       # the file decides
     with pytest.raises(PoseNetError, match='runs on the CPU'):
-        resolve_backend('onnx', 'a.pth.tar', gpu, cfg)
+        resolve_backend('onnx', 'a.pth.tar', gpu, cfg.amp)
     with pytest.raises(PoseNetError, match="'torch', 'onnx', 'onnx-int8' or 'auto'"):
-        resolve_backend('tensorrt', 'a.pth.tar', cpu, cfg)
-    cfg.update(amp='bf16')
-    assert resolve_backend('auto', 'a.pth.tar', cpu, cfg) == 'torch'
+        resolve_backend('tensorrt', 'a.pth.tar', cpu, cfg.amp)
+    cfg = cfg.replace(amp='bf16')
+    assert resolve_backend('auto', 'a.pth.tar', cpu, cfg.amp) == 'torch'
     with pytest.raises(PoseNetError, match='amp=bf16 is a PyTorch option'):
-        resolve_backend('onnx', 'a.pth.tar', cpu, cfg)
+        resolve_backend('onnx', 'a.pth.tar', cpu, cfg.amp)
 
 
 @pytest.mark.filterwarnings('ignore::DeprecationWarning')
@@ -264,26 +264,35 @@ def test_bad_onnx_files_are_one_line_errors(tmp_path):
 def test_onnx_file_contradicting_cfg_is_an_error(posenet_snapshot, tmp_path):
     out = str(tmp_path / 'p.onnx')
     export_tool.main(['--snapshot', posenet_snapshot, '--out', out, '--no_check'])
-    cfg = Config()
-    cfg.apply_overrides(['resnet_type=50'])
+    cfg = Config().with_overrides(['resnet_type=50'])
     with pytest.raises(PoseNetError, match="resnet_type"):
         PoseNetPredictor.from_snapshot(out, cfg, MUCO)
 
 
 # -- main/test.py --backend onnx --------------------------------------------------------------------
-def test_test_py_backend_onnx_equals_torch(tmp_path):
+def test_test_py_backend_onnx_equals_torch(tmp_path, monkeypatch):
     data = tmp_path / 'data'
     generate(str(data), datasets=['Human36M'], seed=3, img_size=96, num_frames=2,
              h36m_actions=1, h36m_cameras=1, h36m_frames=(0, 5, 64))
     out = tmp_path / 'out'
     cfg = small_cfg('depth_dim=16')
     model = randomise(get_pose_net(cfg, False, 18), 2)
-    settings = posenet_settings(cfg, joint_sets.H36M_JOINTS, joint_sets.H36M_FLIP_PAIRS,
-                                joint_sets.H36M_SKELETON)
+    settings = ModelSettings.from_config(cfg, 'PoseNet', Human36M)
     save_snapshot(str(out / 'model_dump' / 'snapshot_1.pth.tar'), 1, model, None, settings)
     args = ['--test_epoch', '1', '--no_progress', '--cfg', f'data_dir={data}',
             f'output_dir={out}', 'test_batch_size=4', 'num_thread=0']
-    metrics = {b: test_main.main(args + ['--backend', b]) for b in ('torch', 'onnx')}
+    snapshot = str(out / 'model_dump' / 'snapshot_1.pth.tar')
+    reads, load = [], torch.load
+
+    def counted_load(f, *a, **k):            # every read of the snapshot file
+        reads.append(str(f))
+        return load(f, *a, **k)
+    monkeypatch.setattr(torch, 'load', counted_load)
+    metrics = {}
+    for backend in ('torch', 'onnx'):
+        reads.clear()
+        metrics[backend] = test_main.main(args + ['--backend', backend])
+        assert reads.count(snapshot) == 1, backend      # read once, also to export it
     assert (out / 'model_dump' / 'snapshot_1.onnx').is_file()
     assert np.isfinite(metrics['torch']['error'])
     assert metrics['onnx']['error'] == pytest.approx(metrics['torch']['error'], abs=0.05)  # mm

@@ -15,10 +15,11 @@ from common.nets.detector import DEFAULT_DETECTOR, DETECTORS, resolve_detector
 from common.nets.weights import load_into
 from common.utils.crop import as_bgr_image
 from common.utils.errors import PoseNetError, PoseNetWarning
-from common.utils.snapshot import load_snapshot, save_snapshot
 from data.annotations import check_coco_dict
 from data.detections import read_bbox_root, read_detections, select_image
-from data.joint_sets import MUCO_JOINTS, MUCO_SKELETON
+from data.joint_sets import MUCO_JOINTS
+from data.MuCo.MuCo import MuCo
+from main.checkpoint import ModelSettings, load_snapshot, save_snapshot
 from main.config import Config
 from main.pipeline import Pipeline
 from main.predictor import PoseNetPredictor, RootNetPredictor
@@ -183,9 +184,9 @@ class CentrePoseNet(torch.nn.Module):
 
 
 def pipeline(model=None):
-    cfg = Config().update(input_shape=(64, 64), depth_dim=16)
-    return Pipeline(PoseNetPredictor(model or CentrePoseNet(), cfg, None, None, MUCO_JOINTS,
-                                     MUCO_SKELETON))
+    cfg = Config(input_shape=(64, 64), depth_dim=16)
+    return Pipeline(PoseNetPredictor(model or CentrePoseNet(),
+                                     ModelSettings.from_config(cfg, 'PoseNet', MuCo)))
 
 
 GREY = np.random.default_rng(0).integers(0, 256, (48, 64), dtype=np.uint8)
@@ -215,7 +216,7 @@ def test_grey_and_bgra_images_are_converted_as_files_are(img):
 def test_images_that_are_not_bgr_uint8_are_refused_by_pipeline_and_predictors(img, message):
     with pytest.raises(PoseNetError, match=message):
         pipeline()(img, bbox=[[8, 8, 32, 24]], root_depth=[3000.])
-    cfg = Config().update(input_shape=(64, 64))
+    cfg = Config(input_shape=(64, 64))
     with pytest.raises(PoseNetError, match=message):
         PoseNetPredictor(CentrePoseNet(), cfg)(img, [[0, 0, 64, 64]], [3000.], (1500, 1500),
                                                (32, 24))

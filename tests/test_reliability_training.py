@@ -16,9 +16,9 @@ import torch
 
 from common.utils.errors import PoseNetError
 from common.utils.run_lock import RunLock, read_lock
-from common.utils.snapshot import load_snapshot
 from main import test as test_main
 from main import train as train_main
+from main.checkpoint import load_snapshot
 from main.config import ROOT_DIR
 from main.engine import Trainer
 from tool.synthetic_data import generate
@@ -48,7 +48,7 @@ def eval_outputs(snapshot, data_dir):
     from common.nets.posenet import get_pose_net
     from main.config import Config
     ckpt = load_snapshot(snapshot)
-    cfg = Config().update(resnet_type=18, input_shape=(64, 64), depth_dim=16)
+    cfg = Config(resnet_type=18, input_shape=(64, 64), depth_dim=16)
     model = get_pose_net(cfg, False, len(ckpt['model_settings']['joints_name']))
     model.load_state_dict({k[len('module.'):]: v for k, v in ckpt['network'].items()})
     with torch.no_grad():
@@ -307,10 +307,10 @@ def test_a_killed_loader_worker_stops_the_run_with_one_line_and_a_resumable_snap
 def test_trainer_objects_of_this_process_do_not_lock_each_other_out(data_dir, tmp_path):
     """A Trainer that was never closed (Python API) leaves its lock; this process may train
     into that folder again."""
-    from main.config import cfg
+    from main.config import Config
     out = tmp_path / 'out'
-    cfg.apply_overrides(SMALL + [f'data_dir={data_dir}', f'output_dir={out}'])
-    cfg.set_args(None)
+    cfg = Config().with_overrides(SMALL + [f'data_dir={data_dir}', f'output_dir={out}'])
+    cfg = cfg.with_devices(None)
     Trainer(cfg).prepare_run()
     assert read_lock(str(out / 'model_dump' / 'train.lock'))['pid'] == os.getpid()
     Trainer(cfg).prepare_run()

@@ -16,7 +16,7 @@ from common.utils import file_io
 from common.utils.errors import PoseNetError
 from common.utils.file_io import (atomic_path, format_bytes, make_writable_dir, savemat,
                                   torch_save, write_error, write_json, write_text)
-from common.utils.snapshot import load_snapshot, save_snapshot
+from main.checkpoint import load_snapshot, save_snapshot
 from main.config import ROOT_DIR
 
 
@@ -175,7 +175,7 @@ def test_an_onnx_export_on_a_full_disk_is_one_error(tmp_path, full_disk):
     from common.nets.posenet import get_pose_net
     from main.config import Config
     from main.onnx_backend import export_onnx
-    cfg = Config().update(resnet_type=18, input_shape=(64, 64), depth_dim=4)
+    cfg = Config(resnet_type=18, input_shape=(64, 64), depth_dim=4)
     path = tmp_path / 'snapshot_0.onnx'
     path.write_bytes(b'earlier export')
     with pytest.raises(PoseNetError, match=fr'^cannot write {path}: No space left on device'):

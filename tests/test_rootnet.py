@@ -9,14 +9,14 @@ from common.nets.resnet import ResNetBackbone
 from common.nets.rootnet import RootHead, RootNet, get_root_net, root_loss
 from common.utils.errors import PoseNetError
 from common.utils.pose_utils import k_value, root_output_to_cam
-from common.utils.snapshot import load_network, load_snapshot, save_snapshot
+from main.checkpoint import load_network, load_snapshot, save_snapshot
 from main.config import Config
 
 
 def small_cfg(**kw):
     args = dict(resnet_type=18, pretrained_backbone=False, input_shape=(64, 64))
     args.update(kw)
-    return Config().update(**args)
+    return Config(**args)
 
 
 def net_with_fixed_head(input_shape, depth_bias, seed=0):

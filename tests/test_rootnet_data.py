@@ -94,7 +94,7 @@ def tree(tmp_path_factory):
 
 
 def test_muco_drops_people_nearer_than_1500_or_farther_than_7500_mm(tree):
-    db = MuCo('train', Config().update(data_dir=tree[0]))
+    db = MuCo('train', Config(data_dir=tree[0]))
     db.data[0]['root_cam'] = db.data[0]['root_cam'] * 0 + [0., 0., 1499.]
     db.data[1]['root_cam'] = db.data[1]['root_cam'] * 0 + [0., 0., 7500.]
     kept = loader(db).db
@@ -104,7 +104,7 @@ def test_muco_drops_people_nearer_than_1500_or_farther_than_7500_mm(tree):
 
 def test_2d_sets_have_no_depth_and_the_assumed_focal(tree, monkeypatch):
     no_aug(monkeypatch)
-    db = MPII('train', Config().update(data_dir=tree[0]))
+    db = MPII('train', Config(data_dir=tree[0]))
     _, k, root_img, _, have_depth = loader(db)[0]
     assert have_depth.tolist() == [0.] and root_img[2] == 0.
     bbox = db.data[0]['bbox']
@@ -124,7 +124,7 @@ def outputs_for(db, root_cam):
 
 
 def test_human36m_mrpe_is_zero_for_perfect_roots_and_the_shift_otherwise(tree, tmp_path):
-    db = Human36M('test', Config().update(data_dir=tree[0]))
+    db = Human36M('test', Config(data_dir=tree[0]))
     gt = np.stack([e['root_cam'] for e in db.data])
     perfect = db.evaluate_root(outputs_for(db, gt), str(tmp_path))
     assert perfect['metric'] == 'MRPE' and perfect['error'] == pytest.approx(0, abs=1e-6)
@@ -142,7 +142,7 @@ def test_human36m_mrpe_is_zero_for_perfect_roots_and_the_shift_otherwise(tree, t
 
 
 def test_mupots_ap_root_and_the_file_posenet_reads_back(tree, tmp_path):
-    cfg = Config().update(data_dir=tree[0])
+    cfg = Config(data_dir=tree[0])
     db = MuPoTS('test', cfg)
     gt = np.stack([e['root_cam'] for e in db.data])
     perfect = db.evaluate_root(outputs_for(db, gt), str(tmp_path))
@@ -153,8 +153,8 @@ def test_mupots_ap_root_and_the_file_posenet_reads_back(tree, tmp_path):
     far = db.evaluate_root(outputs_for(db, gt + [0., 0., 300.]), str(tmp_path / 'far'))
     assert far['ap_root'] == far['ap_root_complete'] == 0.
     # PoseNet testing without ground-truth boxes reads the written file as it is
-    back = MuPoTS('test', cfg.update(use_gt_info=False,
-                                     bbox_root_file=perfect['result_path']))
+    back = MuPoTS('test', cfg.replace(use_gt_info=False,
+                                      bbox_root_file=perfect['result_path']))
     assert len(back.data) == len(db.data)
     for a, b in zip(db.data, back.data):
         assert a['img_id'] == b['img_id']
@@ -163,7 +163,7 @@ def test_mupots_ap_root_and_the_file_posenet_reads_back(tree, tmp_path):
 
 
 def test_mupots_rootnet_detection_mode_reads_the_detection_file(tree):
-    cfg = Config().update(data_dir=tree[0], network='RootNet', use_gt_info=False)
+    cfg = Config(data_dir=tree[0], network='RootNet', use_gt_info=False)
     db = MuPoTS('test', cfg)
     detections = json.load(open(f"{tree[0]}/MuPoTS/bbox/bbox_mupots_output.json"))
     assert len(db.data) == len(detections) > 0

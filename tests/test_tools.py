@@ -41,7 +41,7 @@ def test_benchmark_backends_and_loading_sections(capsys):
 
 def test_quick_start_settings_are_valid_config_overrides(tmp_path):
     items = quick_start.small_model_cfg(str(tmp_path / 'd'), str(tmp_path / 'o'), epochs=6)
-    c = Config().apply_overrides(items)
+    c = Config().with_overrides(items)
     assert c.resnet_type == 18 and c.pretrained_backbone is False
     assert c.input_shape == (64, 64) and c.output_shape == (16, 16)
     assert c.end_epoch == 6 and c.lr_dec_epoch == [4]

@@ -11,10 +11,10 @@ import torch
 
 from common.nets.posenet import get_pose_net, soft_argmax
 from common.utils.errors import PoseNetError
-from common.utils.snapshot import load_snapshot, save_snapshot, snapshot_path
 from main import test as test_main
 from main import train as train_main
-from main.config import ROOT_DIR, Config, cfg
+from main.checkpoint import load_snapshot, save_snapshot, snapshot_path
+from main.config import ROOT_DIR, Config
 from main.engine import Tester as PoseTester
 from main.engine import Trainer, lr_at_epoch
 from main.predictor import PoseNetPredictor
@@ -68,9 +68,9 @@ def test_train_two_epochs_then_continue(data_dir, tmp_path):
     assert 'Epoch 1/2 itr 4/5: lr: 0.001 speed:' in log and 'loss_coord:' in log
 
     # --continue: model and optimizer come back from snapshot 1, epoch 2 runs at lr / 10
-    cfg.apply_overrides(SMALL + [f'data_dir={data_dir}', f'output_dir={out}', 'end_epoch=3',
-                                 'lr_dec_epoch=[2]'])
-    cfg.set_args(None, continue_train=True)
+    cfg = Config().with_overrides(SMALL + [f'data_dir={data_dir}', f'output_dir={out}',
+                                           'end_epoch=3', 'lr_dec_epoch=[2]'])
+    cfg = cfg.with_devices(None, continue_train=True)
     resumed = Trainer(cfg)
     resumed.prepare_run()
     resumed.make_batch_generator()
@@ -111,7 +111,7 @@ def test_nan_loss_stops_with_iteration_and_keeps_last_snapshot(data_dir, tmp_pat
 
 
 def random_snapshot(out_dir, epoch, joint_num):
-    config = Config().apply_overrides(SMALL)
+    config = Config().with_overrides(SMALL)
     torch.manual_seed(0)
     model = get_pose_net(config, True, joint_num)
     return save_snapshot(snapshot_path(str(out_dir / 'model_dump'), epoch), epoch, model)
@@ -181,8 +181,8 @@ class MirrorEquivariantNet(torch.nn.Module):
 
 @pytest.mark.parametrize('symmetric', [True, False])
 def test_flip_test_equals_plain_for_mirror_equivariant_model(data_dir, tmp_path, symmetric):
-    cfg.apply_overrides(SMALL + [f'data_dir={data_dir}', f'output_dir={tmp_path}'])
-    cfg.set_args(None)
+    cfg = Config().with_overrides(SMALL + [f'data_dir={data_dir}', f'output_dir={tmp_path}'])
+    cfg = cfg.with_devices(None)
     tester = PoseTester(cfg, 0)
     tester.make_batch_generator()
     net = MirrorEquivariantNet(tester.joint_num, tester.flip_pairs, cfg.output_shape[1],
@@ -246,8 +246,8 @@ def test_torchrun_two_processes_cpu(data_dir, tmp_path):
     ckpt = load_snapshot(str(out / 'model_dump' / 'snapshot_0.pth.tar'))
     assert all(k.startswith('module.') and not k.startswith('module.module.')
                for k in ckpt['network'])
-    model = get_pose_net(Config().apply_overrides(SMALL), False, 18)
-    from common.utils.snapshot import load_network
+    model = get_pose_net(Config().with_overrides(SMALL), False, 18)
+    from main.checkpoint import load_network
     load_network(model, ckpt['network'])  # loads in a single-process model
 
 
@@ -264,6 +264,16 @@ def test_snapshot_settings_are_used_by_test_and_contradictions_refused(data_dir,
                             f'data_dir={data_dir}', f'output_dir={out}'])
     assert plain['error'] == repeated['error'] and np.isfinite(plain['error'])
     assert '"input_shape": [\n  64,\n  64\n ]' in (log_dir / 'test_config.json').read_text()
+    # two runs in one process: nothing of the first run's settings reaches the second
+    test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, 'depth_dim=8',
+                                                    'flip_test=False', 'test_batch_size=2'))
+    first = json.loads((log_dir / 'test_config.json').read_text())
+    test_main.main(['--test_epoch', '0', '--no_progress', '--cfg', 'num_thread=0',
+                    f'data_dir={data_dir}', f'output_dir={out}'])
+    second = json.loads((log_dir / 'test_config.json').read_text())
+    assert (first['flip_test'], first['test_batch_size']) == (False, 2)
+    assert (second['flip_test'], second['test_batch_size'], second['resnet_type']) == (True, 32,
+                                                                                      18)
     with pytest.raises(PoseNetError, match="'depth_dim' was given as 32 but the model in "
                                            r".*snapshot_0\.pth\.tar has depth_dim=8"):
         test_main.main(['--test_epoch', '0'] + run_args(data_dir, out, 'depth_dim=32'))

@@ -16,8 +16,8 @@ import demo.demo as demo
 from common.nets.posenet import get_pose_net
 from common.utils.errors import PoseNetError
 from common.utils.html_view import plotly_js_name
-from common.utils.snapshot import save_snapshot
-from main.config import cfg
+from main.checkpoint import save_snapshot
+from main.config import Config
 from main.pipeline import Pipeline
 from tool.synthetic_clips import make_clip, noisy_estimates, write_video
 
@@ -28,12 +28,10 @@ FRAMES = 8
 
 @pytest.fixture(scope='module')
 def snapshot(tmp_path_factory):
-    cfg.apply_overrides(SMALL_CFG)
+    cfg = Config().with_overrides(SMALL_CFG)
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp('snap') / 'snapshot_3.pth.tar'
-    out = str(save_snapshot(str(path), 3, get_pose_net(cfg, True, 21)))
-    cfg.reset()
-    return out
+    return str(save_snapshot(str(path), 3, get_pose_net(cfg, True, 21)))
 
 
 @pytest.fixture(scope='module')

@@ -332,7 +332,8 @@ def test_coco_img_name_lines_follow_annotation_order(tmp_path):
 
 
 def test_name_helpers_default_paths():
-    from main.config import cfg
+    from main.config import Config
+    cfg = Config()
     assert coco_img_name.default_ann() == osp.join(
         cfg.data_dir, 'MSCOCO', 'annotations', 'person_keypoints_val2017.json')
     assert mupots_img_name.default_ann() == osp.join(cfg.data_dir, 'MuPoTS', 'data',

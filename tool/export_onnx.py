@@ -28,7 +28,7 @@ import torch
 
 from common.utils.cli import run_cli
 from common.utils.errors import PoseNetError
-from common.utils.snapshot import load_snapshot, snapshot_settings, strip_prefix
+from main.checkpoint import read_checkpoint, strip_prefix
 
 
 def parse_args(argv=None):
@@ -56,26 +56,14 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def snapshot_network(ckpt, path):
-    """'PoseNet' or 'RootNet' of a loaded snapshot (its settings, else its state-dict keys)."""
-    settings = snapshot_settings(ckpt) or {}
-    if settings.get('network'):
-        return settings['network']
-    keys = strip_prefix(ckpt['network'])
-    if any(k.startswith('root.') for k in keys):
-        return 'RootNet'
-    if any(k.startswith('head.final_layer') for k in keys):
-        return 'PoseNet'
-    raise PoseNetError(f"{path} holds neither a PoseNet nor a RootNet; pass --network")
-
-
 JOINT_SETS = {'Human36M': 'H36M', 'MuCo': 'MUCO', 'MuPoTS': 'MUPOTS', 'MPII': 'MPII',
               'MSCOCO': 'COCO'}
 
 
-def joint_set_of(name, ckpt, cfg, path):
-    """The joints (`joints_name`, `flip_pairs`, `skeleton`) for a snapshot without settings:
-    the dataset `name`, or the one whose joint count matches the snapshot's output maps."""
+def joint_set_of(name, ckpt, cfg):
+    """The joints (`joints_name`, `flip_pairs`, `skeleton`) for a snapshot `ckpt` (a
+    `main.checkpoint.Checkpoint`) without settings: the dataset `name`, or the one whose joint
+    count matches the snapshot's output maps."""
     from data import joint_sets
 
     def get(dataset):
@@ -88,11 +76,11 @@ def joint_set_of(name, ckpt, cfg, path):
             raise PoseNetError(f"--joints {name}: not a dataset; choose one of "
                                f"{', '.join(JOINT_SETS)}")
         return get(name)
-    final = strip_prefix(ckpt['network']).get('head.final_layer.weight')
+    final = strip_prefix(ckpt.network_state).get('head.final_layer.weight')
     maps = None if final is None else final.shape[0]
     matches = [d for d in JOINT_SETS if maps == len(get(d).joints_name) * cfg.depth_dim]
     if len(matches) != 1:
-        raise PoseNetError(f"{path} has no joint set stored ({maps} output maps, depth_dim "
+        raise PoseNetError(f"{ckpt.path} has no joint set stored ({maps} output maps, depth_dim "
                            f"{cfg.depth_dim}); pass --joints Human36M or --joints MuCo")
     return get(matches[0])
 
@@ -135,10 +123,10 @@ def folder_crops(folder, cfg, limit=256):
 
 def main(argv=None):
     """Export; returns the path written."""
+    from main.checkpoint import default_calibration, export_model
     from main.config import Config
-    from main.onnx_backend import export_onnx, file_fingerprint, quantize_onnx
-    from main.predictor import (PoseNetPredictor, RootNetPredictor, is_onnx_file,
-                                posenet_settings, rootnet_settings)
+    from main.onnx_backend import file_fingerprint, quantize_onnx
+    from main.predictor import PoseNetPredictor, RootNetPredictor, is_onnx_file
 
     args = parse_args(argv)
     if is_onnx_file(args.snapshot):
@@ -146,35 +134,30 @@ def main(argv=None):
     if not args.out.lower().endswith('.onnx'):
         raise PoseNetError(f"--out {args.out}: name the file *.onnx (the predictors recognise "
                            "ONNX models by that extension)")
-    cfg = Config()
-    cfg.apply_overrides(args.cfg)
-    ckpt = load_snapshot(args.snapshot)
-    network = args.network or snapshot_network(ckpt, args.snapshot)
+    ckpt = read_checkpoint(args.snapshot, args.network)      # read once
+    network = ckpt.network
+    cfg = Config().with_overrides(args.cfg).with_model_settings(ckpt.settings, ckpt.path)
     if network == 'PoseNet':
-        stored = (snapshot_settings(ckpt) or {}).get('joints_name')
-        joints = None if stored else joint_set_of(args.joints, ckpt, cfg, args.snapshot)
-        predictor = PoseNetPredictor.from_snapshot(args.snapshot, cfg, joints, flip_test=True)
-        settings = posenet_settings(cfg, predictor.joints_name, predictor.flip_pairs,
-                                    predictor.skeleton)
+        stored = ckpt.settings is not None and ckpt.settings.joints_name
+        joints = None if stored else joint_set_of(args.joints, ckpt, cfg)
+        predictor = PoseNetPredictor.from_snapshot(ckpt, cfg, joints, flip_test=True)
     else:
-        predictor = RootNetPredictor.from_snapshot(args.snapshot, cfg)
-        settings = rootnet_settings(cfg)
+        predictor = RootNetPredictor.from_snapshot(ckpt, cfg)
+    settings, source = predictor.settings, file_fingerprint(args.snapshot)
     if args.int8:
-        from main.predictor import default_calibration
-        calibration = default_calibration(cfg, network)
+        calibration = default_calibration(settings)
         if args.calibration is not None:
             img = folder_crops(args.calibration, cfg)
             calibration = img if network == 'PoseNet' else (img, np.linspace(
                 1000., 10000., len(img), dtype=np.float32).reshape(-1, 1))
         img, k = calibration if network == 'RootNet' else (calibration, None)
         with tempfile.TemporaryDirectory() as tmp:
-            float_path = export_onnx(predictor.model, os.path.join(tmp, 'float.onnx'), network,
-                                     settings, predictor.epoch, file_fingerprint(args.snapshot))
+            float_path = export_model(predictor.model, os.path.join(tmp, 'float.onnx'),
+                                      settings, predictor.epoch, source)
             quantize_onnx(float_path, args.out, img, k)
     else:
-        export_onnx(predictor.model, args.out, network, settings, predictor.epoch,
-                    file_fingerprint(args.snapshot))
-    joints = f", {len(settings['joints_name'])} joints" if network == 'PoseNet' else ''
+        export_model(predictor.model, args.out, settings, predictor.epoch, source)
+    joints = f", {settings.joint_num} joints" if network == 'PoseNet' else ''
     precision = f', int8 (calibrated on {len(img)} crops)' if args.int8 else ''
     print(f"wrote {args.out}: {network}, ResNet-{cfg.resnet_type}, input "
           f"{cfg.input_shape[0]}x{cfg.input_shape[1]}{joints}, epoch {predictor.epoch}"

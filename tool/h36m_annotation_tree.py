@@ -125,7 +125,7 @@ def measure_load(data_dir, how='ours', split='train'):
     from data.Human36M.Human36M import Human36M
     from main.config import Config
     from tool import reference
-    cfg = Config().update(data_dir=data_dir)
+    cfg = Config(data_dir=data_dir)
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')                              # peak RSS := current RSS (Linux)
     base = rss_kib('VmRSS')

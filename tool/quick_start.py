@@ -50,7 +50,7 @@ def default_threads():
 def keep_only_snapshot(model_dir, epoch):
     """Delete the snapshots of `model_dir` other than `epoch` (the one tested); returns the bytes
     freed. Each ResNet-18 snapshot with its optimizer state is about 0.1 GB."""
-    from common.utils.snapshot import find_snapshot_epochs, snapshot_path
+    from main.checkpoint import find_snapshot_epochs, snapshot_path
     freed = 0
     for other in find_snapshot_epochs(model_dir):
         if other != epoch:
@@ -70,7 +70,7 @@ def mean_pose_baseline(data_dir):
     from data.Human36M.Human36M import Human36M
     from main.config import Config
 
-    cfg = Config().update(data_dir=data_dir)
+    cfg = Config(data_dir=data_dir)
     train_db, test_db = Human36M('train', cfg), Human36M('test', cfg)
 
     def root_relative(db):

@@ -10,7 +10,7 @@ One line per image of the annotation file, in its order: `coco_<stem>`, the key 
 import os.path as osp
 
 from common.utils.cli import run_cli
-from main.config import cfg
+from main.config import Config
 from data.result_files import coco_key
 from vis.name_list import VIS_DIR, name_list_cli
 
@@ -19,7 +19,7 @@ DEFAULT_OUT = osp.join(VIS_DIR, 'coco_img_name.txt')
 
 def default_ann():
     """`<data_dir>/MSCOCO/annotations/person_keypoints_val2017.json`."""
-    return osp.join(cfg.data_dir, 'MSCOCO', 'annotations', 'person_keypoints_val2017.json')
+    return osp.join(Config().data_dir, 'MSCOCO', 'annotations', 'person_keypoints_val2017.json')
 
 
 def main(argv=None):

@@ -10,7 +10,7 @@ One line per image of the annotation file, in its order: `<TS number> <frame num
 import os.path as osp
 
 from common.utils.cli import run_cli
-from main.config import cfg
+from main.config import Config
 from vis.name_list import VIS_DIR, mupots_ts_frame, name_list_cli
 
 DEFAULT_OUT = osp.join(VIS_DIR, 'mupots_img_name.txt')
@@ -18,7 +18,7 @@ DEFAULT_OUT = osp.join(VIS_DIR, 'mupots_img_name.txt')
 
 def default_ann():
     """`<data_dir>/MuPoTS/data/MuPoTS-3D.json`."""
-    return osp.join(cfg.data_dir, 'MuPoTS', 'data', 'MuPoTS-3D.json')
+    return osp.join(Config().data_dir, 'MuPoTS', 'data', 'MuPoTS-3D.json')
 
 
 def mupots_line(file_name):

@@ -21,7 +21,7 @@ from common.utils.vis import vis_2d_and_3d
 from data.joint_sets import MUPOTS_JOINTS, MUPOTS_SKELETON
 from data.MuPoTS.mupots_predictions import pair_predictions, read_pred_mat
 from data.result_files import pred_mat_name
-from main.config import cfg
+from main.config import Config
 from vis.name_list import key_to_image_path
 
 # The exported joint set (docs/SPEC.md §6-7): the 17 MuPoTS joints and their skeleton (0-based).
@@ -29,11 +29,11 @@ EXPORT_JOINTS_NAME = MUPOTS_JOINTS
 EXPORT_SKELETON = MUPOTS_SKELETON
 
 
-def default_img_dir(dataset):
-    """Image root of a dataset under `cfg.data_dir`."""
+def default_img_dir(dataset, data_dir):
+    """Image root of a dataset under `data_dir` (the config's)."""
     if dataset == 'mupots':
-        return osp.join(cfg.data_dir, 'MuPoTS', 'data', 'MultiPersonTestSet')
-    return osp.join(cfg.data_dir, 'MSCOCO', 'images', 'val2017')
+        return osp.join(data_dir, 'MuPoTS', 'data', 'MultiPersonTestSet')
+    return osp.join(data_dir, 'MSCOCO', 'images', 'val2017')
 
 
 def read_image(path):
@@ -103,9 +103,10 @@ def parse_args(argv=None):
 
 def _main(argv):
     args = parse_args(argv)
+    cfg = Config()      # the default folders (and the environment's)
     out_dir = args.out_dir or osp.join(cfg.vis_dir, args.dataset)
     written = view_results(args.dataset, args.result_dir or cfg.result_dir,
-                           args.img_dir or default_img_dir(args.dataset), out_dir,
+                           args.img_dir or default_img_dir(args.dataset, cfg.data_dir), out_dir,
                            max_images=args.max_images, show=args.show)
     print(f'wrote {len(written)} figure(s) to {out_dir}')
 

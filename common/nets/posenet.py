@@ -11,7 +11,8 @@ import torch.nn as nn
 from common.nets.layers import coord_loss, init_head_weights, make_deconv_layers, soft_argmax
 from common.nets.resnet import ResNetBackbone
 
-__all__ = ['HeadNet', 'ResPoseNet', 'coord_loss', 'flip_back', 'get_pose_net', 'soft_argmax']
+__all__ = ['HeadNet', 'ResPoseNet', 'coord_loss', 'flip_back', 'get_pose_net', 'pose_net',
+           'soft_argmax']
 
 
 class HeadNet(nn.Module):
@@ -51,16 +52,29 @@ class ResPoseNet(nn.Module):
         return coord_loss(coord, target['coord'], target['vis'], target['have_depth'])
 
 
-def get_pose_net(cfg, is_train, joint_num):
-    """Build PoseNet for `cfg.resnet_type`; `is_train` initialises the weights for training
-    (ImageNet backbone unless `cfg.pretrained_backbone` is False, fresh head)."""
-    backbone = ResNetBackbone(cfg.resnet_type)
-    head = HeadNet(joint_num, cfg.depth_dim, in_channels=backbone.out_channels)
-    if is_train:
-        if cfg.pretrained_backbone:
-            backbone.init_weights()
+def pose_net(resnet_type=50, joint_num=18, depth_dim=64, init_weights=False,
+             pretrained_backbone=False):
+    """PoseNet: ResNet-`resnet_type` backbone, a head of `joint_num * depth_dim` maps.
+
+    `init_weights`: the training initialisation of the head (`normal(0, 0.001)`, see
+    `layers.init_head_weights`); `pretrained_backbone`: the ImageNet backbone weights (fetched
+    on first use). Without either, PyTorch's default initialisation (weights to be loaded)."""
+    backbone = ResNetBackbone(resnet_type)
+    head = HeadNet(joint_num, depth_dim, in_channels=backbone.out_channels)
+    if pretrained_backbone:
+        backbone.init_weights()
+    if init_weights:
         head.init_weights()
     return ResPoseNet(backbone, head, joint_num)
+
+
+def get_pose_net(cfg, is_train, joint_num):
+    """The original's builder: PoseNet for `cfg.resnet_type`, `cfg.depth_dim`; `is_train`
+    initialises the weights for training (ImageNet backbone unless `cfg.pretrained_backbone`
+    is False, fresh head)."""
+    return pose_net(resnet_type=cfg.resnet_type, joint_num=joint_num, depth_dim=cfg.depth_dim,
+                    init_weights=is_train, pretrained_backbone=is_train and
+                    cfg.pretrained_backbone)
 
 
 def flip_back(coord, output_width, flip_pairs):

@@ -10,7 +10,7 @@ crop, the second stage of DetectNet -> RootNet -> PoseNet (docs/SPEC.md §13).
 
 State-dict keys are the original release's (`backbone.*`, `root.deconv_layers.*`,
 `root.xy_layer.*`, `root.depth_layer.*`), so its `snapshot_18.pth.tar` loads unchanged with
-`common.utils.snapshot.load_network`. Outputs go back to the camera with
+`main.checkpoint.load_network`. Outputs go back to the camera with
 `common.utils.pose_utils.root_output_to_cam`. The deconv stack, initialisation, soft-argmax and
 L1 loss are shared with PoseNet (`common/nets/layers.py`).
 """
@@ -88,13 +88,24 @@ class RootNet(nn.Module):
         return root_loss(coord, target['coord'], target['vis'], target['have_depth'])
 
 
-def get_root_net(cfg, is_train):
-    """Build RootNet for `cfg.resnet_type`; `is_train` initialises the weights for training
-    (ImageNet backbone unless `cfg.pretrained_backbone` is False, fresh head)."""
-    backbone = ResNetBackbone(cfg.resnet_type)
+def root_net(resnet_type=50, init_weights=False, pretrained_backbone=False):
+    """RootNet: ResNet-`resnet_type` backbone and the root head.
+
+    `init_weights`: the training initialisation of the head (`RootHead.init_weights`);
+    `pretrained_backbone`: the ImageNet backbone weights (fetched on first use). Without
+    either, PyTorch's default initialisation (weights to be loaded)."""
+    backbone = ResNetBackbone(resnet_type)
     root = RootHead(in_channels=backbone.out_channels)
-    if is_train:
-        if cfg.pretrained_backbone:
-            backbone.init_weights()
+    if pretrained_backbone:
+        backbone.init_weights()
+    if init_weights:
         root.init_weights()
     return RootNet(backbone, root)
+
+
+def get_root_net(cfg, is_train):
+    """The original's builder: RootNet for `cfg.resnet_type`; `is_train` initialises the
+    weights for training (ImageNet backbone unless `cfg.pretrained_backbone` is False, fresh
+    head)."""
+    return root_net(resnet_type=cfg.resnet_type, init_weights=is_train,
+                    pretrained_backbone=is_train and cfg.pretrained_backbone)

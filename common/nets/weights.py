@@ -13,11 +13,40 @@ import zipfile
 import torch
 
 from common.utils.errors import PoseNetError
-from common.utils.snapshot import describe_mismatch, load_reason
 
 # what torch.load raises on a truncated or foreign file
-_DAMAGED_ERRORS = (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
-                   ValueError, KeyError, UnicodeDecodeError)
+DAMAGED_ERRORS = (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
+                  ValueError, KeyError, UnicodeDecodeError)
+
+
+def load_reason(error):
+    """Why `torch.load(weights_only=True)` refused a file, in one short phrase: torch's own
+    text for a foreign pickle advises `weights_only=False`, which runs the file's code: that
+    advice is never passed on, only the unpickler's reason."""
+    text = str(error).strip()
+    if 'Weights only load failed' in text:
+        detail = text.split('WeightsUnpickler error:', 1)[-1].strip().splitlines()
+        detail = detail[0].strip() if detail and 'weights_only' not in detail[0] else ''
+        return 'not a file of tensors and plain values' + (f': {detail}' if detail else '')
+    first = text.splitlines()[0] if text else 'corrupt file'
+    return f'{type(error).__name__}: {first}'
+
+
+def describe_mismatch(own, theirs, limit=3):
+    """One line on how two state dicts differ: counts of missing / unexpected / reshaped keys
+    and at most `limit` examples of each (never kilobytes of key names)."""
+    missing = [k for k in own if k not in theirs]
+    unexpected = [k for k in theirs if k not in own]
+    reshaped = [f'{k} {tuple(theirs[k].shape)} vs {tuple(own[k].shape)}' for k in own
+                if k in theirs and hasattr(theirs[k], 'shape') and
+                tuple(theirs[k].shape) != tuple(own[k].shape)]
+    parts = []
+    for what, keys in (('missing', missing), ('unexpected', unexpected),
+                       ('of another shape (snapshot vs model)', reshaped)):
+        if keys:
+            more = f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''
+            parts.append(f"{len(keys)} key(s) {what}: {', '.join(keys[:limit])}{more}")
+    return '; '.join(parts)
 
 
 def torchvision_cache_path(weights):
@@ -55,7 +84,7 @@ def load_torchvision_state_dict(weights, what, weights_file=None, hint='', check
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')     # torch's notes on the pickle protocol
                 return torch.load(weights_file, map_location='cpu', weights_only=True)
-        except _DAMAGED_ERRORS as e:
+        except DAMAGED_ERRORS as e:
             raise _damaged(what, weights_file, weights.url, e) from None
 
     cache_path = torchvision_cache_path(weights)

@@ -33,21 +33,6 @@ def add_run_args(parser):
     return parser
 
 
-def configure(cfg, args, continue_train=False):
-    """Reset `cfg` to its defaults (a run in the same Python process leaves nothing behind),
-    then apply the `--cfg` overrides (dataset names checked against `data.registry`), the
-    speed options and `--gpu`; returns it."""
-    from data.registry import check_names
-    cfg.reset()
-    cfg.apply_overrides(args.cfg)
-    check_names(cfg)
-    if getattr(args, 'amp', None) is not None:
-        cfg.update(amp=args.amp)
-    if getattr(args, 'channels_last', False):
-        cfg.update(channels_last=True)
-    return cfg.set_args(args.gpu_ids, continue_train)
-
-
 class Terminated(KeyboardInterrupt):
     """Raised in the main thread when the process gets SIGTERM (inside `run_cli`).
 

@@ -19,19 +19,19 @@ def bench_inference_backends(args, device):
     from main.config import Config
     from main.predictor import PoseNetPredictor
 
-    cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
-                          input_shape=(args.input, args.input), depth_dim=args.depth_dim,
-                          amp=args.amp)
+    cfg = Config(resnet_type=args.resnet, pretrained_backbone=False,
+                 input_shape=(args.input, args.input), depth_dim=args.depth_dim,
+                 amp=args.amp)
     model = randomise_weights(get_pose_net(cfg, False, 18), 0, cfg.input_shape).to(device)
     check = random_crops(8, 1, cfg.input_shape)
-    builders = [('torch eager', lambda: PoseNetPredictor(model, cfg, None, device)),
+    builders = [('torch eager', lambda: PoseNetPredictor(model, cfg, None, device, cfg.amp)),
                 ('torch channels_last', lambda: PoseNetPredictor(
-                    copy.deepcopy(model).to(memory_format=torch.channels_last),
-                    copy.deepcopy(cfg).update(channels_last=True), None, device))]
+                    copy.deepcopy(model).to(memory_format=torch.channels_last), cfg, None,
+                    device, cfg.amp, channels_last=True))]
     for mode in args.compile_modes:
         builders.append((f'torch.compile ({mode})', lambda mode=mode: PoseNetPredictor(
             torch.compile(copy.deepcopy(model), mode=None if mode == 'default' else mode,
-                          dynamic=False), cfg, None, device)))
+                          dynamic=False), cfg, None, device, cfg.amp)))
     if device.type == 'cpu':
         builders.append(('ONNX Runtime', lambda: onnx_predictor(model, cfg, args.threads)))
 

@@ -25,7 +25,7 @@ def evaluation_cases(tmp):
     generate(tmp, datasets=['Human36M', 'MSCOCO', 'MuPoTS'], seed=0, img_size=64, num_images=8,
              num_sequences=4, num_frames=4, h36m_subjects=(9, 11), h36m_actions=4,
              h36m_cameras=4, h36m_frames=(0, 64, 128))
-    cfg = Config().update(data_dir=tmp)
+    cfg = Config(data_dir=tmp)
     rng = np.random.default_rng(0)
 
     def noisy(db):

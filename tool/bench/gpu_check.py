@@ -389,9 +389,8 @@ def prepare(opts):
     import torch
     import torchvision.models.detection as tvd
     from common.nets.rootnet import get_root_net
-    from common.utils.snapshot import save_snapshot
+    from main.checkpoint import ModelSettings, save_snapshot
     from main.config import Config
-    from main.predictor import rootnet_settings
     from tool.synthetic_data import generate
 
     work_dir = opts.work_dir
@@ -399,11 +398,11 @@ def prepare(opts):
     generate(osp.join(work_dir, 'data'), datasets=['Human36M', 'MPII'], seed=0, img_size=256,
              num_images=1, h36m_actions=1, h36m_cameras=1,
              h36m_frames=h36m_frames(kept_frames(opts.iters, opts.batch)))
-    cfg = Config().update(resnet_type=opts.resnet, pretrained_backbone=False,
-                          input_shape=(opts.input, opts.input))
+    cfg = Config(resnet_type=opts.resnet, pretrained_backbone=False,
+                 input_shape=(opts.input, opts.input))
     torch.manual_seed(0)
     save_snapshot(osp.join(work_dir, 'rootnet.pth.tar'), 0, get_root_net(cfg, True), None,
-                  rootnet_settings(cfg))
+                  ModelSettings.from_config(cfg, 'RootNet'))
     detector = tvd.fasterrcnn_resnet50_fpn_v2(weights=None, weights_backbone=None,
                                               num_classes=91)
     torch.save(detector.state_dict(), osp.join(work_dir, 'detector.pth'))
@@ -440,8 +439,8 @@ def model_rows(opts, device, peak):
     from main.config import Config
     from main.predictor import autocast_context
 
-    cfg = Config().update(resnet_type=opts.resnet, pretrained_backbone=False,
-                          input_shape=(opts.input, opts.input))
+    cfg = Config(resnet_type=opts.resnet, pretrained_backbone=False,
+                 input_shape=(opts.input, opts.input))
     joints, batch = 18, opts.bench_batch
     h, w = cfg.output_shape
     torch.manual_seed(0)

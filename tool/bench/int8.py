@@ -40,8 +40,8 @@ def bench_int8_speed(args):
     from tool.bench.roofline import images_per_s
     from tool.bench.shared import random_crops, randomise_weights
 
-    cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
-                          input_shape=(args.input, args.input))
+    cfg = Config(resnet_type=args.resnet, pretrained_backbone=False,
+                 input_shape=(args.input, args.input))
     cal = calibration_crops(cfg.input_shape, cfg.pixel_mean, cfg.pixel_std, num=16)
     nets = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,7 +85,8 @@ def bench_int8_speed(args):
 def training_crops(cfg, num=128):
     """`num` plain (test-mode, unaugmented) normalised crops `(num, 3, H, W)` evenly spread
     over the Human36M training set of `cfg.data_dir`, with RootNet's `k (num, 1)` mm."""
-    from data.dataset import RootNetLoader, get_transform
+    from common.utils.crop import get_transform
+    from data.dataset import RootNetLoader
     from data.Human36M.Human36M import Human36M
     loader = RootNetLoader(Human36M('train', cfg), False,
                            get_transform(cfg.pixel_mean, cfg.pixel_std),
@@ -103,13 +104,12 @@ def bench_int8_accuracy(model_dir, epoch, data_dir, cfg_items=(), network='PoseN
     from main.engine import Tester
     from main.onnx_backend import OnnxNetwork, calibration_crops, quantize_onnx
 
-    cfg = Config()
-    cfg.apply_overrides([f'data_dir={data_dir}', f'output_dir={tempfile.mkdtemp()}',
-                         'flip_test=True', 'testset=Human36M', f'network={network}',
-                         *cfg_items])
-    cfg.model_dir = model_dir
+    cfg = Config().with_overrides([f'data_dir={data_dir}', f'output_dir={tempfile.mkdtemp()}',
+                                   'flip_test=True', 'testset=Human36M', f'network={network}',
+                                   *cfg_items]).replace(model_dir=model_dir)
     tester = Tester(cfg, epoch, backend='onnx')
     tester.load_snapshot()
+    cfg = tester.cfg                # with the snapshot's settings
     tester.make_batch_generator()
     tester.make_model()
     float_net = tester.predictor.model
@@ -166,16 +166,15 @@ def short_training(data_dir, model_dir, iters=60, batch_size=16, seed=0):
     `data_dir` (the quick start's full schedule takes too long on a shared 2-core machine);
     writes `model_dir/snapshot_0.pth.tar`, returns the `--cfg` items used."""
     from common.nets.posenet import get_pose_net
-    from common.utils.snapshot import save_snapshot
-    from data.dataset import DatasetLoader, get_transform
+    from main.checkpoint import ModelSettings, save_snapshot
+    from common.utils.crop import get_transform
+    from data.dataset import DatasetLoader
     from data.Human36M.Human36M import Human36M
     from main.config import Config
-    from main.predictor import posenet_settings
     from tool.quick_start import QUICK, small_model_cfg
 
     items = small_model_cfg(data_dir, tempfile.mkdtemp(), 1, lr=QUICK['lr'])
-    cfg = Config()
-    cfg.apply_overrides(items)
+    cfg = Config().with_overrides(items)
     torch.manual_seed(seed)
     np.random.seed(seed)
     db = Human36M('train', cfg)
@@ -199,7 +198,7 @@ def short_training(data_dir, model_dir, iters=60, batch_size=16, seed=0):
                 print(f'  iteration {done}/{iters}: loss {loss.item():.3f}', flush=True)
             if done == iters:
                 break
-    settings = posenet_settings(cfg, db.joints_name, db.flip_pairs, db.skeleton)
+    settings = ModelSettings.from_config(cfg, 'PoseNet', db)
     save_snapshot(osp.join(model_dir, 'snapshot_0.pth.tar'), 0, model.eval(), None, settings)
     return items
 

@@ -26,7 +26,7 @@ def bench_loading_paths(args):
         with tempfile.TemporaryDirectory() as tmp:
             generate(tmp, datasets=['Human36M'], seed=0, img_size=args.img_size,
                      num_frames=args.load_frames)
-            cfg = Config().update(data_dir=tmp, input_shape=(args.input, args.input))
+            cfg = Config(data_dir=tmp, input_shape=(args.input, args.input))
             db = Human36M('train', cfg)
             float_path = get_transform(cfg.pixel_mean, cfg.pixel_std)
             paths = {'original (copy + float + transform)': float_path,
@@ -94,7 +94,7 @@ def bench_loading(args):
     with tempfile.TemporaryDirectory() as tmp:
         generate(tmp, datasets=['Human36M'], seed=0, img_size=args.img_size,
                  num_frames=args.load_frames)
-        cfg = Config().update(data_dir=tmp, input_shape=(args.input, args.input))
+        cfg = Config(data_dir=tmp, input_shape=(args.input, args.input))
         db = Human36M('train', cfg)
         loader = DatasetLoader(db, None, True, get_transform(cfg.pixel_mean, cfg.pixel_std),
                                input_shape=cfg.input_shape, output_shape=cfg.output_shape,

@@ -11,9 +11,9 @@ def bench_model(args, device):
     from main.config import Config
     from main.predictor import PoseNetPredictor, autocast_context
 
-    cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
-                          input_shape=(args.input, args.input), depth_dim=args.depth_dim,
-                          amp=args.amp, channels_last=args.channels_last)
+    cfg = Config(resnet_type=args.resnet, pretrained_backbone=False,
+                 input_shape=(args.input, args.input), depth_dim=args.depth_dim,
+                 amp=args.amp, channels_last=args.channels_last)
     joint_num = 18
     model = get_pose_net(cfg, True, joint_num).to(device)
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
@@ -37,8 +37,8 @@ def bench_model(args, device):
 
     flip_pairs = ((1, 4), (2, 5), (3, 6), (14, 11), (15, 12), (16, 13))
 
-    plain = PoseNetPredictor(model, cfg, None, device)
-    flipping = PoseNetPredictor(model, cfg, flip_pairs, device)
+    plain = PoseNetPredictor(model, cfg, None, device, cfg.amp, cfg.channels_last)
+    flipping = PoseNetPredictor(model, cfg, flip_pairs, device, cfg.amp, cfg.channels_last)
 
     def infer(flip):
         (flipping if flip else plain).predict_crops(img)

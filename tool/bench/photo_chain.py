@@ -57,7 +57,8 @@ def onnx_networks(cfg, threads=None):
     """RootNet and PoseNet (21 joints) with fixed random weights through ONNX Runtime."""
     from common.nets.posenet import get_pose_net
     from common.nets.rootnet import get_root_net
-    from data.joint_sets import MUCO_JOINTS, MUCO_SKELETON
+    from data.MuCo.MuCo import MuCo
+    from main.checkpoint import ModelSettings
     from main.onnx_backend import OnnxNetwork, export_onnx
     from main.predictor import PoseNetPredictor, RootNetPredictor
     torch.manual_seed(0)
@@ -66,8 +67,8 @@ def onnx_networks(cfg, threads=None):
                                 'PoseNet', cfg.model_settings())
         root_path = export_onnx(get_root_net(cfg, False), os.path.join(tmp, 'r.onnx'),
                                 'RootNet', cfg.model_settings())
-        posenet = PoseNetPredictor(OnnxNetwork(pose_path, threads), cfg, None, 'cpu',
-                                   MUCO_JOINTS, MUCO_SKELETON)
+        posenet = PoseNetPredictor(OnnxNetwork(pose_path, threads),
+                                   ModelSettings.from_config(cfg, 'PoseNet', MuCo), None, 'cpu')
         rootnet = RootNetPredictor(OnnxNetwork(root_path, threads), cfg, 'cpu')
     return posenet, rootnet
 
@@ -78,8 +79,8 @@ def bench_photo_chain(args, people_counts=(1, 5)):
     from main.config import Config
     from main.pipeline import Pipeline
 
-    cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
-                          input_shape=(args.input, args.input))
+    cfg = Config(resnet_type=args.resnet, pretrained_backbone=False,
+                 input_shape=(args.input, args.input))
     posenet, rootnet = onnx_networks(cfg, args.threads)
     before = random_person_detector(args.detector)
     start = time.perf_counter()

@@ -16,18 +16,21 @@ def bench_pipeline(args, device, people_counts=(1, 5), img_size=(640, 480)):
     from common.nets.detector import PersonDetector
     from common.nets.posenet import get_pose_net
     from common.nets.rootnet import get_root_net
-    from data.joint_sets import MUCO_JOINTS, MUCO_SKELETON
+    from data.MuCo.MuCo import MuCo
+    from main.checkpoint import ModelSettings
     from main.config import Config
     from main.pipeline import Pipeline
     from main.predictor import PoseNetPredictor, RootNetPredictor
 
-    cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
-                          input_shape=(args.input, args.input), amp=args.amp,
-                          channels_last=args.channels_last)
+    cfg = Config(resnet_type=args.resnet, pretrained_backbone=False,
+                 input_shape=(args.input, args.input), amp=args.amp,
+                 channels_last=args.channels_last)
     torch.manual_seed(0)
-    posenet = PoseNetPredictor(get_pose_net(cfg, True, 21).to(device).eval(), cfg, None, device,
-                               MUCO_JOINTS, MUCO_SKELETON)
-    rootnet = RootNetPredictor(get_root_net(cfg, True).to(device).eval(), cfg, device)
+    posenet = PoseNetPredictor(get_pose_net(cfg, True, 21).to(device).eval(),
+                               ModelSettings.from_config(cfg, 'PoseNet', MuCo), None, device,
+                               cfg.amp, cfg.channels_last)
+    rootnet = RootNetPredictor(get_root_net(cfg, True).to(device).eval(), cfg, device, cfg.amp,
+                               cfg.channels_last)
     detector = PersonDetector(args.detector, pretrained=False, device=device)
     width, height = img_size
     img = np.random.default_rng(0).integers(0, 255, (height, width, 3)).astype(np.uint8)

@@ -107,8 +107,8 @@ def bench_roofline(args, batch=8):
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
-                          input_shape=(args.input, args.input))
+    cfg = Config(resnet_type=args.resnet, pretrained_backbone=False,
+                 input_shape=(args.input, args.input))
     limit = matmul_rate(args.matmul_n, threads=args.threads)   # again at the end: the best
     crops = random_crops(batch, 3, cfg.input_shape)
     k = torch.full((batch, 1), 5000.)

@@ -52,17 +52,20 @@ def rss_mib():
 def build_networks(resnet, input_size):
     from common.nets.posenet import get_pose_net
     from common.nets.rootnet import get_root_net
+    from data.MuCo.MuCo import MuCo
+    from main.checkpoint import ModelSettings
     from main.config import Config
     from main.predictor import PoseNetPredictor, RootNetPredictor
     from tool.bench.shared import randomise_weights
-    cfg = Config().update(resnet_type=resnet, pretrained_backbone=False,
-                          input_shape=(input_size, input_size))
+    cfg = Config(resnet_type=resnet, pretrained_backbone=False,
+                 input_shape=(input_size, input_size))
     torch.manual_seed(0)
     device = torch.device('cpu')
     # weights under which the joints spread over the crop (the networks' own init puts them
     # all on one point, from which no box for the next frame can be taken)
     model = randomise_weights(get_pose_net(cfg, True, 21), 0, cfg.input_shape)
-    posenet = PoseNetPredictor(model, cfg, None, device, MUCO_JOINTS, MUCO_SKELETON)
+    posenet = PoseNetPredictor(model, ModelSettings.from_config(cfg, 'PoseNet', MuCo), None,
+                               device)
     rootnet = RootNetPredictor(get_root_net(cfg, True).eval(), cfg, device)
     return posenet, rootnet
 
