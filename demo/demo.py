@@ -61,7 +61,7 @@ from common.utils.vis import show_image, vis_3d_multiple_skeleton
 from data.detections import read_bbox_root, read_detections, select_image
 from main import model_store
 from main.inputs import input_kind as source_kind, open_input, output_stems, prefetch
-from main.outputs import (TITLE_3D, Records, VideoWriters, check_out_dir, output_names,
+from main.outputs import (TITLE_3D, Records, VideoWriters, output_folder, output_names,
                           people_poses, result_to_json, write_outputs)
 from main.pipeline import (ROOT_GIVEN, ROOT_PRIOR, ROOT_ROOTNET, Pipeline, check_boxes,
                            check_root_depths, process_boxes)
@@ -382,52 +382,53 @@ def main(argv=None):
     if root_depths is not None and kind != 'image':
         raise PoseNetError("--root_depth gives the depths of the boxes of one photo; for a "
                            "folder or video leave it out (RootNet or --root_prior)")
-    args.out = check_out_dir(args.out)
-    source = BoxSource(args)
-    inp = open_input(args.input, out_dir=args.out)      # a folder leaves out its own outputs
-    img = inp.image if kind == 'image' else None
-    if img is not None:        # box and root checks on the photo before the (slower) model load
-        _, boxes, _, _, processed = source.boxes(args.input)
-        if boxes is not None:
-            if not processed:
-                process_boxes(check_boxes(boxes), img.shape[1], img.shape[0], cfg.input_shape)
-            check_root_depths(root_depths, len(boxes))
-    writers = None
-    if kind in ('video', 'stream'):
-        check_smoothing(args.smooth, args.smooth_window, kind, inp.count)
-    find_models(args, root_depths, root_prior)       # the settings of --resume name the files
-    if kind in ('video', 'stream'):
-        writers = VideoWriters(args.out, None, video_settings(args, inp, cfg),
-                               views_3d=not args.no_views_3d, raw=args.smooth != 'none',
-                               html=args.html)
-        writers.start(inp, args.resume)      # a mismatching --resume is refused here
-    try:
-        pipeline = build_pipeline(args, cfg, source)
-    except BaseException:
-        if writers is not None:
-            writers.interrupted(None)
-        raise
-    meta = {'camera_source': 'given' if args.princpt is not None or args.focal is not None
-            else 'default: focal 1500 px, principal point at the image centre',
-            'bbox_source': source.describe(),
-            'models': {'posenet': osp.abspath(args.snapshot),
-                       'posenet_epoch': pipeline.posenet.epoch,
-                       'rootnet': None if pipeline.rootnet is None else osp.abspath(args.rootnet),
-                       'detector': None if pipeline.detector is None else args.detector,
-                       'flip_test': bool(args.flip_test), 'backend': pipeline.posenet.backend,
-                       'input_shape': list(pipeline.posenet.input_shape)},
-            'root_prior': {'formula': 'k = sqrt(fx * fy * A_real / A_img)',
-                           'A_real_mm2': 2000.0 * 2000.0, 'A_img': 'processed box area, px^2'}}
-    print(f"models: PoseNet {meta['models']['posenet']}"
-          + (f", RootNet {meta['models']['rootnet']}" if pipeline.rootnet else '')
-          + (f", detector {args.detector}" if pipeline.detector else '') + f' on {cfg.device}'
-          + f' ({pipeline.posenet.backend})')
-    if kind == 'image':
-        return run_photo(pipeline, img, args, source, root_depths, root_prior, meta)
-    if kind == 'folder':
-        return run_folder(pipeline, inp, args, source, root_prior, meta)
-    writers.meta = meta
-    return run_video(pipeline, inp, args, source, root_prior, writers)
+    # the folder (and parents) this run makes are removed again if it fails before writing
+    with output_folder(args.out) as args.out:
+        source = BoxSource(args)
+        inp = open_input(args.input, out_dir=args.out)      # a folder leaves out its own outputs
+        img = inp.image if kind == 'image' else None
+        if img is not None:        # box and root checks on the photo before the (slower) model load
+            _, boxes, _, _, processed = source.boxes(args.input)
+            if boxes is not None:
+                if not processed:
+                    process_boxes(check_boxes(boxes), img.shape[1], img.shape[0], cfg.input_shape)
+                check_root_depths(root_depths, len(boxes))
+        writers = None
+        if kind in ('video', 'stream'):
+            check_smoothing(args.smooth, args.smooth_window, kind, inp.count)
+        find_models(args, root_depths, root_prior)       # the settings of --resume name the files
+        if kind in ('video', 'stream'):
+            writers = VideoWriters(args.out, None, video_settings(args, inp, cfg),
+                                   views_3d=not args.no_views_3d, raw=args.smooth != 'none',
+                                   html=args.html)
+            writers.start(inp, args.resume)      # a mismatching --resume is refused here
+        try:
+            pipeline = build_pipeline(args, cfg, source)
+        except BaseException:
+            if writers is not None:
+                writers.interrupted(None)
+            raise
+        meta = {'camera_source': 'given' if args.princpt is not None or args.focal is not None
+                else 'default: focal 1500 px, principal point at the image centre',
+                'bbox_source': source.describe(),
+                'models': {'posenet': osp.abspath(args.snapshot),
+                           'posenet_epoch': pipeline.posenet.epoch,
+                           'rootnet': None if pipeline.rootnet is None else osp.abspath(args.rootnet),
+                           'detector': None if pipeline.detector is None else args.detector,
+                           'flip_test': bool(args.flip_test), 'backend': pipeline.posenet.backend,
+                           'input_shape': list(pipeline.posenet.input_shape)},
+                'root_prior': {'formula': 'k = sqrt(fx * fy * A_real / A_img)',
+                               'A_real_mm2': 2000.0 * 2000.0, 'A_img': 'processed box area, px^2'}}
+        print(f"models: PoseNet {meta['models']['posenet']}"
+              + (f", RootNet {meta['models']['rootnet']}" if pipeline.rootnet else '')
+              + (f", detector {args.detector}" if pipeline.detector else '') + f' on {cfg.device}'
+              + f' ({pipeline.posenet.backend})')
+        if kind == 'image':
+            return run_photo(pipeline, img, args, source, root_depths, root_prior, meta)
+        if kind == 'folder':
+            return run_folder(pipeline, inp, args, source, root_prior, meta)
+        writers.meta = meta
+        return run_video(pipeline, inp, args, source, root_prior, writers)
 
 
 def video_settings(args, inp, cfg):

@@ -18,6 +18,7 @@
 Every write failure is one `PoseNetError`: `cannot write PATH: <reason> (<free space> free)`.
 """
 import colorsys
+import contextlib
 import json
 import os
 import os.path as osp
@@ -47,6 +48,30 @@ def check_out_dir(out_dir):
     except PoseNetError as e:
         raise PoseNetError(f"--out {out_dir}: {e}") from None
     return path
+
+
+
+@contextlib.contextmanager
+def output_folder(out_dir):
+    """`check_out_dir(out_dir)` for a `with` block that yields the absolute folder; when the
+    block fails (an error, Ctrl-C) the folders `check_out_dir` made and that are still empty
+    (nothing was written: e.g. a model that did not load) are removed again, so that a failed
+    run leaves nothing behind. A folder that existed before, or holds a file, is kept."""
+    path = osp.abspath(out_dir)
+    made = []               # the folders check_out_dir creates, deepest first
+    folder = path
+    while not osp.exists(folder) and osp.dirname(folder) != folder:
+        made.append(folder)
+        folder = osp.dirname(folder)
+    check_out_dir(out_dir)
+    try:
+        yield path
+    except BaseException:
+        for folder in made:
+            if not osp.isdir(folder) or os.listdir(folder):
+                break
+            os.rmdir(folder)
+        raise
 
 
 # -- drawing --------------------------------------------------------------------------------

@@ -178,6 +178,24 @@ def draw(path, value=90):
     assert cv2.imwrite(str(path), img)
 
 
+def test_a_run_that_fails_before_writing_leaves_no_output_folder(tmp_path, clip_files):
+    """--out folders made by a run that then fails (here: the snapshot does not exist) are
+    removed again, parents included; a folder that was there before stays."""
+    _, video, _, _ = clip_files
+    photo = tmp_path / 'photo.jpg'
+    draw(photo)
+    missing = str(tmp_path / 'no_snapshot.pth.tar')
+    for source in (str(photo), video):
+        with pytest.raises(PoseNetError, match='no_snapshot'):
+            demo.main(args(source, missing, tmp_path / 'new' / 'deeper' / 'out'))
+        assert not (tmp_path / 'new').exists()
+        kept = tmp_path / 'kept'
+        kept.mkdir(exist_ok=True)
+        with pytest.raises(PoseNetError, match='no_snapshot'):
+            demo.main(args(source, missing, kept))
+        assert kept.is_dir() and not any(kept.iterdir())
+
+
 def test_folder_names_collisions_own_outputs_and_nothing_decodable(tmp_path, snapshot):
     folder = tmp_path / 'photos'
     folder.mkdir()
