@@ -41,3 +41,23 @@ def test_table_for_a_tiny_network(capsys):
             assert f'{network:<9}{backend:<22}{rate:9.2f}' in printed
     # ResNet-18 at 32x32: the backbone alone is 1.82 GFLOP at 224x224, i.e. 0.037 at 32x32
     assert 0.03e9 < out['flops']['RootNet'] < out['flops']['PoseNet'] < 0.5e9
+
+
+def test_detector_flops_split_by_part_and_share_of_the_limit():
+    from tool.bench.photo_chain import DETECTOR_PARTS, detector_roofline, photo, \
+        random_person_detector
+    det = random_person_detector('fasterrcnn_mobilenet_v3_large_320_fpn')
+    roof = detector_roofline(det.model, photo(320, 240), (2.0, 0.5), 40.)
+    flops, proposals = roof['flops'], roof['proposals']
+    # this detector's box head is two linear layers (256 x 7 x 7 -> 1024 -> 1024) and the
+    # predictor (1024 -> 91 scores, 1024 -> 364 box deltas), on each of its proposals
+    per_proposal = 2 * (256 * 7 * 7 * 1024 + 1024 * 1024 + 1024 * 91 + 1024 * 364)
+    assert 0 < proposals <= det.model.rpn.post_nms_top_n()
+    assert flops['box head'] == proposals * per_proposal
+    # nothing outside the three parts multiplies (normalisation, resize, NMS are not counted)
+    assert flops['total'] == sum(flops[part] for part, _ in DETECTOR_PARTS)
+    assert flops['backbone + FPN'] > flops['RPN'] > 0
+    gflop = flops['total'] / 1e9
+    assert roof['achieved']['PyTorch'] == pytest.approx((gflop / 2.0, gflop / 2.0 / 40.))
+    assert roof['achieved']['ONNX Runtime'] == pytest.approx((gflop / 0.5, gflop / 0.5 / 40.))
+    assert roof['seconds_at_limit'] == pytest.approx(gflop / 40.)
