@@ -1,5 +1,7 @@
-"""tool/bench/roofline.py: the MatMul model that sets the limit computes the product, FLOPs
-per image of known layers, and the table for a tiny network."""
+"""tool/bench/roofline.py: the MatMul model that sets the limit computes the product, the limit
+on a shared machine, FLOPs per image of known layers, the table for a tiny network; the
+detector's FLOPs by part (tool/bench/photo_chain.py)."""
+import os
 import types
 
 import numpy as np
@@ -14,6 +16,20 @@ def test_matmul_model_computes_the_product():
     a = np.random.default_rng(3).standard_normal((64, 64)).astype(np.float32)
     np.testing.assert_allclose(session.run(None, {'a': a})[0], a @ b, rtol=1e-4, atol=1e-4)
     assert roofline.matmul_rate(64, repeats=1) > 0
+
+
+def test_limit_is_the_larger_of_all_cores_and_one_core_times_the_cores(monkeypatch):
+    rates = {None: 66., 1: 95.}         # a shared machine: the other core is busy
+    monkeypatch.setattr(roofline, 'matmul_rate', lambda n, threads=None: rates[threads])
+    monkeypatch.setattr(roofline, 'physical_cores', lambda: 2)
+    assert roofline.cpu_limit(256) == {'limit': 190., 'all_threads': 66., 'one_thread': 95.,
+                                       'cores': 2}
+    rates[None] = 200.                  # a quiet machine
+    assert roofline.cpu_limit(256)['limit'] == 200.
+    first, second = roofline.cpu_limit(256), {'limit': 150.}
+    assert roofline.best_limit(first, second) is first
+    assert roofline.best_limit(second, first) is first
+    assert 1 <= roofline.physical_cores() <= os.cpu_count()
 
 
 def test_flops_of_known_layers_per_image():
@@ -33,6 +49,10 @@ def test_table_for_a_tiny_network(capsys):
     out = roofline.bench_roofline(args, batch=2)
     printed = capsys.readouterr().out
     assert f'float32 MatMul 128x128: {out["limit"]:.0f} GFLOP/s' in printed
+    measured = out['measured']        # one thread: the limit is its MatMul rate
+    assert measured['cores'] == 1 and out['limit'] == measured['limit'] == max(
+        measured['all_threads'], measured['one_thread'])
+    assert roofline.limit_text(128, measured) in printed
     for network in ('PoseNet', 'RootNet'):
         for backend in ('torch eager', 'ONNX Runtime float32', 'ONNX Runtime int8'):
             rate, gflops, share = out['rows'][network, backend]

@@ -11,9 +11,9 @@ variants interleaved (the machine may be shared: ratios of interleaved runs are 
 
 Then the detector against this CPU's limit (`detector_roofline`): its FLOPs on the photo
 (`FlopCounterMode`, split into backbone + FPN, RPN and box head), the GFLOP/s each backend
-achieves and their share of ONNX Runtime's float32 MatMul rate (tool/bench/roofline.py,
-measured before and after the rounds, the better one), and the time the detector would take at
-that rate: no float32 run of the same computation can be faster.
+achieves and their share of ONNX Runtime's float32 MatMul rate (tool/bench/roofline.py
+`cpu_limit`, measured before and after the rounds, the better one), and the time the detector
+would take at that rate: no float32 run of the same computation can be faster.
 """
 import copy
 import os
@@ -108,7 +108,7 @@ def bench_photo_chain(args, people_counts=(1, 5)):
     the largest box / score difference of the two detectors on the photo."""
     from main.config import Config
     from main.pipeline import Pipeline
-    from tool.bench.roofline import matmul_rate
+    from tool.bench.roofline import best_limit, cpu_limit, limit_text
 
     cfg = Config().update(resnet_type=args.resnet, pretrained_backbone=False,
                           input_shape=(args.input, args.input))
@@ -144,7 +144,7 @@ def bench_photo_chain(args, people_counts=(1, 5)):
                 chain(img, focal, princpt, bbox=boxes)
             stages.setdefault(f'whole chain, {n} people', {})[name] = whole
     best = {(s, v): float('inf') for s, variants in stages.items() for v in variants}
-    limit = matmul_rate(args.matmul_n, threads=args.threads)   # again at the end: the best
+    first = cpu_limit(args.matmul_n, args.threads)   # again at the end: the better one
     for _ in range(max(1, args.iters)):
         for s, variants in stages.items():
             for v, fn in variants.items():
@@ -167,20 +167,27 @@ def bench_photo_chain(args, people_counts=(1, 5)):
     print(f'  detector ONNX export (once, then cached): {export_s:.0f} s; ONNX Runtime vs '
           f'PyTorch on the photo: {len(b1)} vs {len(b0)} people, max |box diff| '
           f'{box_diff:.2e} px, max |score diff| {score_diff:.1e} (paired)')
-    limit = max(limit, matmul_rate(args.matmul_n, threads=args.threads))
+    measured = best_limit(first, cpu_limit(args.matmul_n, args.threads))
+    limit = measured['limit']
     roof = detector_roofline(before.model, img, rows['detector'], limit)
     print(f'  detector work per photo (FlopCounterMode, resized to '
           f'{before.model.transform.min_size[-1]} px): '
           + ', '.join(f'{part} {roof["flops"][part] / 1e9:.1f}' for part, _ in DETECTOR_PARTS)
           + f' GFLOP (box head on {roof["proposals"]} proposals), total '
           f'{roof["flops"]["total"] / 1e9:.1f} GFLOP')
-    print(f'  float32 MatMul limit (ONNX Runtime {args.matmul_n}x{args.matmul_n}, best of before '
-          f'and after the rounds): {limit:.0f} GFLOP/s; detector achieves '
-          + ', '.join(f'{name} {gflops:.0f} GFLOP/s ({share:.0%})'
-                      for name, (gflops, share) in roof['achieved'].items())
-          + f'; at the limit it would take {roof["seconds_at_limit"]:.2f} s')
+    print('  limit: ONNX Runtime ' + limit_text(args.matmul_n, measured) + ', better of before '
+          'and after the rounds')
+    achieved = [f'{name} {gflops:.0f} GFLOP/s ({share:.0%} of the limit)'
+                for name, (gflops, share) in roof['achieved'].items()]
+    print(f'  detector achieves {", ".join(achieved)}; at the limit it would take '
+          f'{roof["seconds_at_limit"]:.2f} s')
+    chain = f'whole chain, {people_counts[0]} people'
+    needed = rows[chain][0] / 2 - (rows[chain][1] - rows['detector'][1])
+    print(f'  {chain} twice as fast as before ({rows[chain][0] / 2:.2f} s) needs the detector '
+          f'at {needed:.2f} s: ' + (f'{roof["flops"]["total"] / 1e9 / needed / limit:.2f}x the '
+                                    f'limit' if needed > 0 else 'not even at zero seconds'))
     return {'rows': rows, 'export_s': export_s, 'box_diff': box_diff, 'score_diff': score_diff,
-            'limit': limit, **roof}
+            'limit': limit, 'measured': measured, **roof}
 
 
 def detector_roofline(model, img, seconds, limit):
