@@ -147,6 +147,7 @@ def test_accuracy_bench_posenet_after_a_short_training(tmp_path, capsys):
     rows = int8_bench.main(['--model_dir', str(tmp_path / 'm'), '--data_dir', data,
                             '--train_iters', '2', '--cfg', 'num_thread=0'])
     printed = capsys.readouterr().out
+    assert torch.is_grad_enabled()          # the tool leaves the process as it found it
     assert list(rows) == ['float32', 'int8, training crops', 'int8, random crops']
     ref = rows['float32']
     assert ref['change'] == ref['mean_joint_diff'] == ref['max_joint_diff'] == 0.

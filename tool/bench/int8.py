@@ -222,9 +222,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.train_iters:
         args.cfg = short_training(args.data_dir, args.model_dir, args.train_iters) + args.cfg
-    torch.set_grad_enabled(False)
-    return bench_int8_accuracy(args.model_dir, args.epoch, args.data_dir, args.cfg,
-                               args.network)
+    with torch.no_grad():
+        return bench_int8_accuracy(args.model_dir, args.epoch, args.data_dir, args.cfg,
+                                   args.network)
 
 
 if __name__ == '__main__':
