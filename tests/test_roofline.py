@@ -26,6 +26,8 @@ def test_limit_is_the_larger_of_all_cores_and_one_core_times_the_cores(monkeypat
                                        'cores': 2}
     rates[None] = 200.                  # a quiet machine
     assert roofline.cpu_limit(256)['limit'] == 200.
+    rates[8] = 60.                      # more threads than cores: the cores count
+    assert roofline.cpu_limit(256, threads=8)['cores'] == 2
     first, second = roofline.cpu_limit(256), {'limit': 150.}
     assert roofline.best_limit(first, second) is first
     assert roofline.best_limit(second, first) is first
