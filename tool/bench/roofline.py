@@ -76,7 +76,8 @@ def cpu_limit(n=2048, threads=None):
     `threads` (default: all cores) and one thread's rate times the cores in use (`threads`, at
     most the physical cores). On a shared machine other jobs hold cores while the all-thread
     product runs (measured at 2048: 66 GFLOP/s on 2 threads against 81 on one), whereas the best
-    timings of a network come from moments when they are free. Returns `{'limit', 'all_threads', 'one_thread', 'cores'}`."""
+    timings of a network come from moments when they are free. Returns `{'limit',
+    'all_threads', 'one_thread', 'cores'}`."""
     cores = min(int(threads), physical_cores()) if threads else physical_cores()
     all_threads = matmul_rate(n, threads=threads)
     one_thread = matmul_rate(n, threads=1)
