@@ -136,3 +136,39 @@ def test_backend_choice_and_pipeline(posenet_snapshot, rootnet_snapshot):
     people = pipe(img, bbox=np.array([[20., 10., 60., 100.]]))['people']
     assert len(people) == 1 and np.all(np.isfinite(people[0]['pose_3d']))
     assert json.loads(json.dumps(people[0]['pose_3d'].tolist()))     # plain numbers
+
+
+def test_accuracy_bench_posenet_after_a_short_training(tmp_path, capsys):
+    from tool.bench import int8 as int8_bench
+    from tool.synthetic_data import generate
+    data = str(tmp_path / 'data')
+    generate(data, datasets=['Human36M'], seed=1, img_size=64, h36m_actions=1, h36m_cameras=1,
+             h36m_frames=(0, 5, 64))          # 10 training and 4 test samples
+    rows = int8_bench.main(['--model_dir', str(tmp_path / 'm'), '--data_dir', data,
+                            '--train_iters', '2', '--cfg', 'num_thread=0'])
+    printed = capsys.readouterr().out
+    assert torch.is_grad_enabled()          # the tool leaves the process as it found it
+    assert list(rows) == ['float32', 'int8, training crops', 'int8, random crops']
+    ref = rows['float32']
+    assert ref['change'] == ref['mean_joint_diff'] == ref['max_joint_diff'] == 0.
+    for name, row in rows.items():
+        assert row['change'] == pytest.approx(row['error'] / ref['error'] - 1.)
+        assert 0. <= row['mean_joint_diff'] <= row['max_joint_diff']
+        assert f'  {name:<22}{row["error"]:10.2f}{row["change"]:9.2%}' in printed
+    assert rows['int8, random crops']['max_joint_diff'] > 0.    # int8 computes otherwise
+
+
+def test_accuracy_bench_rootnet_depth_difference(rootnet_snapshot, tmp_path, capsys):
+    from tool.bench import int8 as int8_bench
+    from tool.synthetic_data import generate
+    data = str(tmp_path / 'data')
+    generate(data, datasets=['Human36M'], seed=1, img_size=64, h36m_actions=1, h36m_cameras=1,
+             h36m_frames=(0, 5, 64))
+    rows = int8_bench.bench_int8_accuracy(os.path.dirname(rootnet_snapshot), 7, data,
+                                          ['num_thread=0'], network='RootNet')
+    printed = capsys.readouterr().out
+    assert rows['float32']['max_depth_diff'] == rows['float32']['mean_depth_diff'] == 0.
+    for name in ('int8, training crops', 'int8, random crops'):
+        row = rows[name]
+        assert 0. < row['mean_depth_diff'] <= row['max_depth_diff']
+        assert f'  {name:<22}{row["error"]:10.2f}{row["max_depth_diff"]:21.2f}' in printed

@@ -1,8 +1,10 @@
 """int8 against float32 ONNX Runtime on the CPU (prints figures, not a test).
 
     python tool/benchmark.py --int8 --batches 1 8          # speed, ResNet-50 256x256
-    python tool/bench/int8.py --model_dir output/quick_start/output/model_dump --epoch 6 \\
-        --data_dir output/quick_start/data                  # accuracy of a trained model
+    python tool/bench/int8.py --model_dir output/quick_start/model_dump --epoch 5 \\
+        --data_dir output/quick_start/data                  # accuracy of the quick start's model
+    python tool/bench/int8.py --network RootNet --model_dir OUT/rootnet/model_dump --epoch N \\
+        --data_dir output/quick_start/data                  # a RootNet trained on the same data
     python tool/bench/int8.py --model_dir /tmp/m --data_dir output/quick_start/data \\
         --train_iters 60                                    # a short training first
 
@@ -13,8 +15,8 @@ rounds, best of each.
 Accuracy (`bench_int8_accuracy`): a trained snapshot tested on the synthetic Human36M test set
 (protocol 2, flip test) through the float export and through int8 models calibrated on two
 sets of crops: plain crops of the training set (the recommended way) and the default smooth
-random crops; MPJPE of each, its change, and the largest joint difference from float (mm,
-root-relative); for a RootNet snapshot the root depth difference (mm) and MRPE.
+random crops; MPJPE of each, its change, and the mean and largest joint difference from float
+(mm, root-relative); for a RootNet snapshot the root depth difference (mm) and MRPE.
 """
 import argparse
 import os
@@ -133,22 +135,25 @@ def bench_int8_accuracy(model_dir, epoch, data_dir, cfg_items=(), network='PoseN
             metrics = tester.evaluate(preds)
             rows[name] = {'preds': preds, 'error': metrics['error'], 'seconds': seconds}
     ref = rows['float32']
-    print(f'\nint8 vs float32 on the synthetic Human36M test set ({len(db.data)} samples, '
-          f'flip test), {network} snapshot {epoch} of {model_dir}')
+    flip = ', flip test' if network == 'PoseNet' else ''      # RootNet has none
+    print(f'\nint8 vs float32 on the synthetic Human36M test set ({len(db.data)} samples'
+          f'{flip}), {network} snapshot {epoch} of {model_dir}')
     if network == 'PoseNet':
         from tool.quick_start import mean_pose_baseline
         print(f'  (mean-pose baseline: {mean_pose_baseline(data_dir)[0]:.1f} mm)')
         _, ref_cam = entries_to_cam(db.data, ref['preds'], *db.heatmap)
         ref_rel = ref_cam - ref_cam[:, db.root_idx:db.root_idx + 1]
-        print(f'  {"model":<22}{"MPJPE mm":>10}{"change":>9}{"max joint diff mm":>19}'
-              f'{"s":>7}')
+        print(f'  {"model":<22}{"MPJPE mm":>10}{"change":>9}{"joint diff mm: mean":>21}'
+              f'{"max":>8}{"s":>7}')
         for name, row in rows.items():
             _, cam = entries_to_cam(db.data, row['preds'], *db.heatmap)
             rel = cam - cam[:, db.root_idx:db.root_idx + 1]
-            row['max_joint_diff'] = float(np.linalg.norm(rel - ref_rel, axis=2).max())
+            diff = np.linalg.norm(rel - ref_rel, axis=2)
+            row['mean_joint_diff'], row['max_joint_diff'] = float(diff.mean()), float(diff.max())
             row['change'] = row['error'] / ref['error'] - 1.
             print(f'  {name:<22}{row["error"]:10.2f}{row["change"]:9.2%}'
-                  f'{row["max_joint_diff"]:19.2f}{row["seconds"]:7.1f}')
+                  f'{row["mean_joint_diff"]:21.2f}{row["max_joint_diff"]:8.2f}'
+                  f'{row["seconds"]:7.1f}')
     else:
         print(f'  {"model":<22}{"MRPE mm":>10}{"max |depth diff| mm":>21}'
               f'{"mean":>8}{"s":>7}')
@@ -182,7 +187,7 @@ def short_training(data_dir, model_dir, iters=60, batch_size=16, seed=0):
         DatasetLoader(db, None, True, get_transform(cfg.pixel_mean, cfg.pixel_std),
                       input_shape=cfg.input_shape, output_shape=cfg.output_shape,
                       depth_dim=cfg.depth_dim, bbox_3d_shape=cfg.bbox_3d_shape),
-        batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True)
+        batch_size=batch_size, shuffle=True, num_workers=0)   # a tiny set: one short batch
     model = get_pose_net(cfg, True, db.joint_num).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     done = 0
@@ -216,9 +221,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.train_iters:
         args.cfg = short_training(args.data_dir, args.model_dir, args.train_iters) + args.cfg
-    torch.set_grad_enabled(False)
-    return bench_int8_accuracy(args.model_dir, args.epoch, args.data_dir, args.cfg,
-                               args.network)
+    with torch.no_grad():
+        return bench_int8_accuracy(args.model_dir, args.epoch, args.data_dir, args.cfg,
+                                   args.network)
 
 
 if __name__ == '__main__':

@@ -6,9 +6,14 @@ backend's choice on the CPU until then); after: the detector in ONNX Runtime too
 weights in both (`random_person_detector`; offline there are no COCO weights; the cost is the
 same: RPN and box head always handle their full proposal counts), ResNet-`args.resnet` RootNet
 and PoseNet at `args.input` px, a real photo (matplotlib's grace_hopper.jpg) resized to
-640x480, 1 and 5
-people given as boxes. Each figure is the best of `args.iters` calls, the variants interleaved
-(the machine may be shared: ratios of interleaved runs are what counts).
+640x480, 1 and 5 people given as boxes. Each figure is the best of `args.iters` calls, the
+variants interleaved (the machine may be shared: ratios of interleaved runs are what counts).
+
+Then the detector against this CPU's limit (`detector_roofline`): its FLOPs on the photo
+(`FlopCounterMode`, split into backbone + FPN, RPN and box head), the GFLOP/s each backend
+achieves and their share of ONNX Runtime's float32 MatMul rate (tool/bench/roofline.py
+`cpu_limit`, measured before and after the rounds, the better one), and the time the detector
+would take at that rate: no float32 run of the same computation can be faster.
 """
 import copy
 import os
@@ -53,6 +58,32 @@ def random_person_detector(name, seed=0, min_size=None):
     return det
 
 
+DETECTOR_PARTS = (('backbone + FPN', 'backbone'), ('RPN', 'rpn'), ('box head', 'roi_heads'))
+
+
+def detector_flops(model, img):
+    """FLOPs of torchvision detection `model` on one RGB float image `(3, H, W)` (its own resize
+    included), counted by `FlopCounterMode` and split into `DETECTOR_PARTS` (box head: the
+    convolutions and layers of the box head and predictor on every proposal); returns
+    `({part: FLOPs, 'total': FLOPs}, number of proposals the box head ran on)`."""
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    proposals = []
+    hook = model.roi_heads.register_forward_pre_hook(
+        lambda module, args: proposals.append(len(args[1][0])))
+    try:
+        with counter, torch.no_grad():
+            model([img])
+    finally:
+        hook.remove()
+    counts = counter.get_flop_counts()
+    root = type(model).__name__
+    flops = {part: sum(counts.get(f'{root}.{name}', {}).values())
+             for part, name in DETECTOR_PARTS}
+    flops['total'] = counter.get_total_flops()
+    return flops, proposals[0]
+
+
 def onnx_networks(cfg, threads=None):
     """RootNet and PoseNet (21 joints) with fixed random weights through ONNX Runtime."""
     from common.nets.posenet import get_pose_net
@@ -78,6 +109,7 @@ def bench_photo_chain(args, people_counts=(1, 5)):
     the largest box / score difference of the two detectors on the photo."""
     from main.config import Config
     from main.pipeline import Pipeline
+    from tool.bench.roofline import best_limit, cpu_limit, limit_text
 
     cfg = Config(resnet_type=args.resnet, pretrained_backbone=False,
                  input_shape=(args.input, args.input))
@@ -113,6 +145,7 @@ def bench_photo_chain(args, people_counts=(1, 5)):
                 chain(img, focal, princpt, bbox=boxes)
             stages.setdefault(f'whole chain, {n} people', {})[name] = whole
     best = {(s, v): float('inf') for s, variants in stages.items() for v in variants}
+    first = cpu_limit(args.matmul_n, args.threads)   # again at the end: the better one
     for _ in range(max(1, args.iters)):
         for s, variants in stages.items():
             for v, fn in variants.items():
@@ -135,4 +168,38 @@ def bench_photo_chain(args, people_counts=(1, 5)):
     print(f'  detector ONNX export (once, then cached): {export_s:.0f} s; ONNX Runtime vs '
           f'PyTorch on the photo: {len(b1)} vs {len(b0)} people, max |box diff| '
           f'{box_diff:.2e} px, max |score diff| {score_diff:.1e} (paired)')
-    return {'rows': rows, 'export_s': export_s, 'box_diff': box_diff, 'score_diff': score_diff}
+    measured = best_limit(first, cpu_limit(args.matmul_n, args.threads))
+    limit = measured['limit']
+    roof = detector_roofline(before.model, img, rows['detector'], limit)
+    print(f'  detector work per photo (FlopCounterMode, resized to '
+          f'{before.model.transform.min_size[-1]} px): '
+          + ', '.join(f'{part} {roof["flops"][part] / 1e9:.1f}' for part, _ in DETECTOR_PARTS)
+          + f' GFLOP (box head on {roof["proposals"]} proposals), total '
+          f'{roof["flops"]["total"] / 1e9:.1f} GFLOP')
+    print('  limit: ONNX Runtime ' + limit_text(args.matmul_n, measured) + ', better of before '
+          'and after the rounds')
+    achieved = [f'{name} {gflops:.0f} GFLOP/s ({share:.0%} of the limit)'
+                for name, (gflops, share) in roof['achieved'].items()]
+    print(f'  detector achieves {", ".join(achieved)}; at the limit it would take '
+          f'{roof["seconds_at_limit"]:.2f} s')
+    chain = f'whole chain, {people_counts[0]} people'
+    needed = rows[chain][0] / 2 - (rows[chain][1] - rows['detector'][1])
+    print(f'  {chain} twice as fast as before ({rows[chain][0] / 2:.2f} s) needs the detector '
+          f'at {needed:.2f} s: ' + (f'{roof["flops"]["total"] / 1e9 / needed / limit:.2f}x the '
+                                    f'limit' if needed > 0 else 'not even at zero seconds'))
+    return {'rows': rows, 'export_s': export_s, 'box_diff': box_diff, 'score_diff': score_diff,
+            'limit': limit, 'measured': measured, **roof}
+
+
+def detector_roofline(model, img, seconds, limit):
+    """The detector's FLOPs on BGR photo `img` (`detector_flops`) against its measured
+    `seconds = (PyTorch s, ONNX Runtime s)` and the float32 MatMul `limit` (GFLOP/s):
+    `{'flops', 'proposals', 'achieved': {backend: (GFLOP/s, share of the limit)},
+    'seconds_at_limit'}`."""
+    from common.nets.detector import image_to_tensor
+    flops, proposals = detector_flops(model, image_to_tensor(img))
+    gflop = flops['total'] / 1e9
+    achieved = {name: (gflop / s, gflop / s / limit)
+                for name, s in zip(('PyTorch', 'ONNX Runtime'), seconds)}
+    return {'flops': flops, 'proposals': proposals, 'achieved': achieved,
+            'seconds_at_limit': gflop / limit}
