@@ -43,17 +43,16 @@ from common.nets.rootnet import root_net
 from common.nets.weights import DAMAGED_ERRORS, describe_mismatch, load_reason
 from common.utils.errors import PoseNetError
 from common.utils.file_io import torch_save
-from main.onnx_backend import (OnnxNetwork, calibration_crops, calibration_digest, export_onnx,
-                               file_fingerprint, quantize_onnx, user_cache_folder)
+from main.config import MODEL_FIELDS
+from main.onnx_backend import (NETWORKS, OnnxNetwork, calibration_crops, calibration_digest,
+                               export_onnx, file_fingerprint, quantize_onnx, user_cache_folder)
 
 PREFIX = 'module.'
-NETWORKS = ('PoseNet', 'RootNet')
 SNAPSHOT_SUFFIXES = ('.pth.tar', '.pth', '.pt', '.tar')
 _SNAPSHOT_RE = re.compile(r'snapshot_(\d+)\.pth\.tar$')
 
-# the geometry fields (`main.config.MODEL_FIELDS`), then the network and its joint set
-GEOMETRY = ('resnet_type', 'input_shape', 'output_shape', 'depth_dim', 'bbox_3d_shape',
-            'pixel_mean', 'pixel_std')
+# the geometry fields (the config fields a trained model depends on), then its joint set
+GEOMETRY = MODEL_FIELDS
 JOINT_FIELDS = ('joints_name', 'flip_pairs', 'skeleton')
 
 
